@@ -1,0 +1,163 @@
+"""The account as data: frozen dataclasses built by portfolio.py and read by engine.py.
+
+Nothing here parses or prints.  Derived per-position figures live here as properties because they are
+definitions (SPEC §1), not policy.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from mamcli.numbers import ONE
+
+MULTI = "multi-asset"
+SINGLE = "single-asset"
+MODES = (MULTI, SINGLE)
+BANDS = ("green", "yellow", "red", "liquidation")
+
+
+@dataclass(frozen=True)
+class Asset:
+    name: str
+    balance: Decimal             # cross wallet balance, asset units, may be negative
+    price: Decimal               # USD index price
+    haircut: Decimal             # bidBuffer
+    ask_buffer: Decimal          # askBuffer
+    ae_haircut: Decimal          # autoExchangeBidBuffer
+    ae_ask_buffer: Decimal       # autoExchangeAskBuffer
+
+    @property
+    def bid_rate(self) -> Decimal:
+        return self.price * (ONE - self.haircut)
+
+    @property
+    def ask_rate(self) -> Decimal:
+        return self.price * (ONE + self.ask_buffer)
+
+    @property
+    def ae_bid_rate(self) -> Decimal:
+        return self.price * (ONE - self.ae_haircut)
+
+    @property
+    def ae_ask_rate(self) -> Decimal:
+        return self.price * (ONE + self.ae_ask_buffer)
+
+
+@dataclass(frozen=True)
+class Bracket:
+    floor: Decimal
+    cap: Decimal | None          # None: unbounded
+    mmr: Decimal
+    cum: Decimal
+
+
+def select_bracket(brackets: tuple[Bracket, ...], notional: Decimal) -> Bracket:
+    """The bracket whose [floor, cap) holds the notional; a notional on a floor belongs to the upper one.
+
+    Past the last cap the last bracket is extended (the loader refuses such a position as input; what-if
+    prices can still carry a notional there).
+    """
+    chosen = brackets[0]
+    for b in brackets:
+        if notional >= b.floor:
+            chosen = b
+        else:
+            break
+    return chosen
+
+
+@dataclass(frozen=True)
+class Position:
+    symbol: str
+    side: int                    # +1 long, -1 short
+    quantity: Decimal            # > 0
+    entry_price: Decimal
+    mark_price: Decimal
+    margin_asset: str
+    base_asset: str | None       # BTC for BTCUSDT; None when the symbol does not tell
+    leverage: Decimal
+    margin_type: str             # cross | isolated
+    isolated_wallet: Decimal
+    contract: str                # perpetual | delivery
+    maint_margin_rate: Decimal | None
+    maint_amount: Decimal
+    brackets: tuple[Bracket, ...] = ()
+
+    @property
+    def side_name(self) -> str:
+        return "long" if self.side > 0 else "short"
+
+    @property
+    def isolated(self) -> bool:
+        return self.margin_type == "isolated"
+
+    @property
+    def notional(self) -> Decimal:
+        return self.quantity * self.mark_price
+
+    @property
+    def unrealized_pnl(self) -> Decimal:
+        return self.side * self.quantity * (self.mark_price - self.entry_price)
+
+    @property
+    def initial_margin(self) -> Decimal:
+        return self.notional / self.leverage
+
+    def maint_terms(self, notional: Decimal | None = None) -> tuple[Decimal, Decimal]:
+        """(rate, amount) for a notional (default: the current one): explicit rate first, else bracket."""
+        if self.maint_margin_rate is not None:
+            return self.maint_margin_rate, self.maint_amount
+        b = select_bracket(self.brackets, self.notional if notional is None else notional)
+        return b.mmr, b.cum
+
+    @property
+    def maint_margin(self) -> Decimal:
+        rate, amount = self.maint_terms()
+        return self.notional * rate - amount
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    threshold_usd: Decimal | None                                  # e.g. -10000 (USD at index)
+    thresholds: dict[str, Decimal] = field(default_factory=dict)   # asset units, e.g. BTC -0.1
+
+    def threshold_for(self, asset: str) -> tuple[Decimal, str] | None:
+        """(threshold, unit) that applies to the asset: asset units first, else USD; None if none."""
+        if asset in self.thresholds:
+            return self.thresholds[asset], asset
+        if self.threshold_usd is not None:
+            return self.threshold_usd, "USD"
+        return None
+
+
+@dataclass(frozen=True)
+class Rules:
+    name: str
+    description: str
+    tiers: tuple[Tier, ...]
+    ltv_trigger: Decimal
+    yellow: Decimal              # band yellow from this ratio (inclusive)
+    red: Decimal                 # band red above this ratio (exclusive)
+    contracts: frozenset[str]
+    assets: dict[str, dict[str, Decimal]]   # asset -> {haircut, ask_buffer, autoexchange_haircut, ...}
+
+    def tier(self, name: str) -> Tier | None:
+        return next((t for t in self.tiers if t.name == name), None)
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    source: str                  # file name as the user gave it ("<stdin>" for -)
+    mode: str
+    tier: Tier
+    open_orders: int
+    rules: Rules
+    assets: dict[str, Asset]
+    positions: tuple[Position, ...]
+    assumptions: tuple[str, ...] = ()
+
+    @property
+    def multi(self) -> bool:
+        return self.mode == MULTI
+

@@ -1,0 +1,114 @@
+"""The one door for numbers.
+
+Every number that reaches the engine passes through `D()`: TOML integers, TOML decimals (parsed with
+``parse_float=Decimal``) and strings such as ``"0.1"``.  A float is refused outright, so a binary
+fraction can never sneak into a balance.  Rounding is always explicit: `q8()` for JSON output
+(half-up, 8 places) and `fixed()` for display.
+"""
+from decimal import (ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow,
+                     localcontext)
+
+# Inputs beyond these bounds are refused: no real balance, price or quantity comes near them, and the
+# bounds keep every product and quotient of the engine exact within ENGINE_CONTEXT.
+MAX_MAGNITUDE = Decimal("1e15")
+MAX_PLACES = 18
+
+# 60 significant digits: inputs have at most 15 + 18 digits, products of two of them stay exact, and
+# quotients are rounded far below anything that is displayed (8 places).  Traps turn any surprise into an
+# exception rather than a silent NaN.
+ENGINE_CONTEXT = Context(prec=60, rounding=ROUND_HALF_UP, Emax=999999, Emin=-999999,
+                         traps=[InvalidOperation, DivisionByZero, Overflow])
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+EIGHT_PLACES = Decimal("1e-8")
+
+
+class NumberError(ValueError):
+    """A value that is not an acceptable number; the message says why, without the key."""
+
+
+def D(value) -> Decimal:
+    """Turn a TOML or string value into a finite, bounded Decimal, or raise NumberError."""
+    if isinstance(value, bool):
+        raise NumberError(f"expected a number, got {str(value).lower()}")
+    if isinstance(value, Decimal):
+        d = value
+    elif isinstance(value, int):
+        if abs(value) >= 10**16:
+            raise NumberError("is too large (must be below 1e15 in magnitude)")
+        d = Decimal(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if len(text) > 64:
+            raise NumberError("is too long to be a number (more than 64 characters)")
+        try:
+            d = Decimal(text)
+        except InvalidOperation:
+            raise NumberError(f"expected a number, got the text {value!r}") from None
+    elif isinstance(value, float):
+        # tomllib is always called with parse_float=Decimal, so this is a programming error.
+        raise TypeError("floats are never accepted as money; parse with parse_float=Decimal")
+    else:
+        raise NumberError(f"expected a number, got {_type_name(value)}")
+    if not d.is_finite():
+        raise NumberError("must be a finite number (NaN and infinity are not amounts)")
+    if d != 0 and d.adjusted() >= 15:
+        raise NumberError("is too large (must be below 1e15 in magnitude)")
+    if _places(d) > MAX_PLACES:
+        raise NumberError(f"has more than {MAX_PLACES} decimal places")
+    return d + 0 if d == 0 else d  # folds -0 into 0
+
+
+def _places(d: Decimal) -> int:
+    """Decimal places that carry a significant digit (1.50 has 1, 1e-20 has 20)."""
+    sign, digits, exponent = d.as_tuple()
+    if exponent >= 0:
+        return 0
+    trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing))
+
+
+def _type_name(value) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "text"
+    return type(value).__name__
+
+
+def q8(d: Decimal) -> Decimal:
+    """Round half-up to 8 decimal places, the precision of every JSON number mamcli writes."""
+    with localcontext(ENGINE_CONTEXT):
+        q = d.quantize(EIGHT_PLACES, rounding=ROUND_HALF_UP)
+    return q + 0 if q == 0 else q
+
+
+def json_number(d: Decimal) -> str:
+    """The JSON text of a Decimal: rounded half-up to 8 places, no exponent, no trailing zeros."""
+    q = q8(d)
+    if q == 0:
+        return "0"
+    text = format(q, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def fixed(d: Decimal, places: int, grouping: bool = True) -> str:
+    """Display text of a Decimal with exactly `places` decimals, rounded half-up."""
+    with localcontext(ENGINE_CONTEXT):
+        q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if q == 0:
+        q = abs(q)
+    return format(q, ",f" if grouping else "f")
+
+
+def plain(d: Decimal, max_places: int = 8) -> str:
+    """Display text of a Decimal with up to `max_places` decimals, trailing zeros dropped."""
+    text = fixed(d, max_places)
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

@@ -1,0 +1,486 @@
+"""TOML in, model out: the portfolio file (SPEC §3) and rules profiles (SPEC §2).
+
+Every problem of a file is collected before anything is raised, so a user fixes a file in one pass.  Each
+problem is one line: ``FILE: KEY: what is wrong``.  Numbers pass through `numbers.D()` only.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tomllib
+from decimal import Decimal
+
+from mamcli.model import MODES, MULTI, SINGLE, Asset, Bracket, Portfolio, Position, Rules, Tier
+from mamcli.numbers import ONE, ZERO, D, NumberError
+
+RULES_DIR = os.path.join(os.path.dirname(__file__), "rules")
+SHIPPED_RULES = ("seed", "binance-2025")
+DEFAULT_LEVERAGE = Decimal(20)
+MAX_FILE_BYTES = 256 * 1024 * 1024
+
+TOP_KEYS = ("account", "assets", "positions", "brackets")
+ACCOUNT_KEYS = ("mode", "tier", "open_orders", "rules")
+ASSET_KEYS = ("balance", "price", "haircut", "ask_buffer", "autoexchange_haircut", "autoexchange_ask_buffer")
+BUFFER_KEYS = ASSET_KEYS[2:]
+POSITION_KEYS = ("symbol", "side", "quantity", "entry_price", "mark_price", "margin_asset", "leverage",
+                 "margin_type", "isolated_wallet", "contract", "maint_margin_rate", "maint_amount")
+BRACKET_KEYS = ("floor", "cap", "mmr", "cum")
+RULES_KEYS = ("name", "description", "ltv_trigger", "contracts", "bands", "tiers", "assets")
+CONTRACTS = ("perpetual", "delivery")
+_WORDS = {"haircut": "haircut", "ask_buffer": "ask buffer", "autoexchange_haircut": "auto-exchange haircut",
+          "autoexchange_ask_buffer": "auto-exchange ask buffer"}
+ASSET_NAME = re.compile(r"[A-Z0-9]{1,20}\Z")
+SYMBOL_NAME = re.compile(r"[A-Z0-9]{2,40}(_[0-9A-Z]{1,12})?\Z")
+
+
+class InputError(Exception):
+    """Bad input: one or more complete lines, each naming file, key and problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class Problems:
+    """Collects the problems of one file."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.items: list[str] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.items.append(f"{self.label}: {key}: {message}" if key else f"{self.label}: {message}")
+
+    def check(self) -> None:
+        if self.items:
+            raise InputError(self.items)
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+def read_toml(path: str, label: str) -> dict:
+    """Parse a TOML file (or stdin for '-') with every decimal as Decimal; raise InputError otherwise."""
+    try:
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+        else:
+            with open(path, "rb") as f:
+                data = f.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise InputError([f"{label}: no such file"]) from None
+    except IsADirectoryError:
+        raise InputError([f"{label}: is a directory, not a TOML file"]) from None
+    except PermissionError:
+        raise InputError([f"{label}: cannot be read (permission denied)"]) from None
+    except OSError as e:
+        raise InputError([f"{label}: cannot be read ({e.strerror or e})"]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError([f"{label}: is larger than 256 MiB; that is not a portfolio"])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError([f"{label}: is not UTF-8 text (bad byte at offset {e.start}); is it a TOML file?"]) \
+            from None
+    if not text.strip():
+        raise InputError([f"{label}: is empty; see `mamcli --help` or README.md for the portfolio format"])
+    try:
+        return tomllib.loads(text, parse_float=Decimal)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError([f"{label}: not valid TOML: {e}"]) from None
+    except RecursionError:
+        raise InputError([f"{label}: not valid TOML: nesting is too deep"]) from None
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+def _closest(word: str, known) -> str | None:
+    import difflib  # only on the error path
+
+    close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _suggest(word: str, known) -> str:
+    close = _closest(word, known)
+    return f" (did you mean {close!r}?)" if close else f" (known: {', '.join(known)})"
+
+
+def _unknown_keys(p: Problems, prefix: str, table: dict, known) -> None:
+    for k in table:
+        if k not in known:
+            p.add(f"{prefix}{_safe(k)}", "unknown key" + _suggest(str(k), known))
+
+
+def _safe(text: str) -> str:
+    """A key as it can be shown on one line: control characters escaped."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return text.encode("unicode_escape").decode("ascii")
+
+
+def _table(p: Problems, key: str, value, default=None):
+    if value is None:
+        return {} if default is None else default
+    if not isinstance(value, dict):
+        p.add(key, "must be a table")
+        return {}
+    return value
+
+
+def _number(p: Problems, key: str, table: dict, name: str, *, required=False, check=None):
+    """The Decimal at table[name], or None when absent or wrong (the problem is recorded)."""
+    if name not in table:
+        if required:
+            p.add(f"{key}.{name}" if key else name, "is required")
+        return None
+    where = f"{key}.{name}" if key else name
+    try:
+        d = D(table[name])
+    except NumberError as e:
+        p.add(where, str(e))
+        return None
+    if check is not None:
+        problem = check(d)
+        if problem:
+            p.add(where, f"{problem} (got {table[name]})")
+            return None
+    return d
+
+
+def _text(p: Problems, key: str, table: dict, name: str, choices=None, *, required=False):
+    if name not in table:
+        if required:
+            p.add(f"{key}.{name}" if key else name, "is required")
+        return None
+    value = table[name]
+    where = f"{key}.{name}" if key else name
+    if not isinstance(value, str):
+        p.add(where, "must be text in quotes")
+        return None
+    if choices is not None and value not in choices:
+        close = _closest(value, choices)
+        p.add(where, f"must be one of {', '.join(choices)}, got {_safe(value)!r}" +
+              (f" (did you mean {close!r}?)" if close else ""))
+        return None
+    return value
+
+
+def positive(d):
+    return None if d > 0 else "must be greater than 0"
+
+
+def non_negative(d):
+    return None if d >= 0 else "must not be negative"
+
+
+def fraction(d):
+    return None if ZERO <= d < ONE else "must be at least 0 and below 1"
+
+
+def non_positive(d):
+    return None if d <= 0 else "must be 0 or negative (a threshold is a negative balance)"
+
+
+# ---------------------------------------------------------------------------------------------- rules
+
+def resolve_rules(name_or_path: str, base_dir: str | None, where: str) -> tuple[str, str]:
+    """(path, label) of a rules profile given by shipped name or by path."""
+    if name_or_path in SHIPPED_RULES:
+        return os.path.join(RULES_DIR, f"{name_or_path}.toml"), f"rules profile {name_or_path}"
+    looks_like_path = name_or_path.endswith(".toml") or os.sep in name_or_path or "/" in name_or_path
+    if not looks_like_path:
+        raise InputError([f"{where}: unknown rules profile {name_or_path!r}"
+                          f"{_suggest(name_or_path, SHIPPED_RULES)}; or give the path of a .toml file"])
+    path = name_or_path
+    if base_dir and not os.path.isabs(path):
+        path = os.path.join(base_dir, path)
+    return path, path
+
+
+def load_rules(path: str, label: str) -> Rules:
+    doc = read_toml(path, label)
+    p = Problems(label)
+    _unknown_keys(p, "", doc, RULES_KEYS)
+    name = _text(p, "", doc, "name", required=True)
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        p.add("description", "must be text in quotes")
+        description = ""
+    ltv_trigger = _number(p, "", doc, "ltv_trigger", required=True, check=positive)
+    contracts = doc.get("contracts", ["perpetual"])
+    if not isinstance(contracts, list) or not all(c in CONTRACTS for c in contracts):
+        p.add("contracts", f"must be a list drawn from {', '.join(CONTRACTS)}")
+        contracts = []
+    bands = _table(p, "bands", doc.get("bands"))
+    _unknown_keys(p, "bands.", bands, ("yellow", "red"))
+    yellow = _number(p, "bands", bands, "yellow", required=True, check=fraction)
+    red = _number(p, "bands", bands, "red", required=True, check=fraction)
+    if yellow is not None and red is not None and not yellow < red:
+        p.add("bands", "yellow must be below red")
+    tiers = []
+    raw_tiers = doc.get("tiers")
+    if not isinstance(raw_tiers, list) or not raw_tiers:
+        p.add("tiers", "must be an array of at least one [[tiers]] table")
+        raw_tiers = []
+    for i, t in enumerate(raw_tiers, 1):
+        key = f"tiers[{i}]"
+        if not isinstance(t, dict):
+            p.add(key, "must be a table")
+            continue
+        _unknown_keys(p, f"{key}.", t, ("name", "threshold_usd", "thresholds"))
+        tname = _text(p, key, t, "name", required=True)
+        usd = _number(p, key, t, "threshold_usd", check=non_positive)
+        units = {}
+        for asset, v in _table(p, f"{key}.thresholds", t.get("thresholds")).items():
+            d = _number(p, f"{key}.thresholds", t["thresholds"], asset, check=non_positive)
+            if d is not None:
+                units[asset] = d
+        if tname:
+            tiers.append(Tier(tname, usd, units))
+    assets = {}
+    for asset, fields in _table(p, "assets", doc.get("assets")).items():
+        key = f"assets.{_safe(asset)}"
+        fields = _table(p, key, fields)
+        _unknown_keys(p, f"{key}.", fields, BUFFER_KEYS)
+        assets[asset] = {k: v for k in BUFFER_KEYS
+                         if (v := _number(p, key, fields, k, check=fraction)) is not None}
+    p.check()
+    return Rules(name=name, description=description, tiers=tuple(tiers), ltv_trigger=ltv_trigger,
+                 yellow=yellow, red=red, contracts=frozenset(contracts), assets=assets)
+
+
+# ---------------------------------------------------------------------------------------------- portfolio
+
+def load_portfolio(path: str, rules: str | None = None) -> Portfolio:
+    """Read and validate a portfolio file; `rules` (from --rules) wins over [account] rules."""
+    label = "<stdin>" if path == "-" else path
+    doc = read_toml(path, label)
+    p = Problems(label)
+    assumptions: list[str] = []
+    _unknown_keys(p, "", doc, TOP_KEYS)
+
+    account = _table(p, "account", doc.get("account"))
+    _unknown_keys(p, "account.", account, ACCOUNT_KEYS)
+
+    # Rules first: the tier and the haircuts depend on them.  A rules problem stops here, reported alone.
+    rules_arg = rules
+    base_dir = None
+    where = "--rules"
+    if rules_arg is None:
+        rules_arg = _text(p, "account", account, "rules")
+        base_dir = os.path.dirname(path) if path != "-" else None
+        where = f"{label}: account.rules"
+    rules_arg = rules_arg or "seed"
+    rules_path, rules_label = resolve_rules(rules_arg, base_dir, where)
+    profile = load_rules(rules_path, rules_label)
+
+    mode = _text(p, "account", account, "mode", MODES)
+    if "mode" not in account:
+        assumptions.append("mode not given: multi-asset (SPEC default)")
+    mode = mode or MULTI
+
+    tier_name = _text(p, "account", account, "tier")
+    tier = profile.tier(tier_name) if tier_name else profile.tiers[0]
+    if tier_name and tier is None:
+        names = [t.name for t in profile.tiers]
+        p.add("account.tier", f"unknown tier {_safe(tier_name)!r} for rules {profile.name}"
+                              f"{_suggest(tier_name, names)}")
+        tier = profile.tiers[0]
+    if tier_name is None and "tier" not in account:
+        assumptions.append(f"tier not given: {tier.name} (first tier of rules {profile.name})")
+
+    open_orders = 0
+    if "open_orders" in account:
+        n = _number(p, "account", account, "open_orders", check=non_negative)
+        if n is not None and n != n.to_integral_value():
+            p.add("account.open_orders", f"must be a whole number (got {account['open_orders']})")
+        elif n is not None:
+            open_orders = int(n)
+    else:
+        assumptions.append("open_orders not given: no open orders assumed")
+
+    assets = _load_assets(p, doc, profile, assumptions)
+    brackets = _load_brackets(p, doc)
+    positions = _load_positions(p, doc, assets, brackets, mode, assumptions)
+    p.check()
+    return Portfolio(source=label, mode=mode, tier=tier, open_orders=open_orders, rules=profile,
+                     assets=assets, positions=tuple(positions), assumptions=tuple(assumptions))
+
+
+def _load_assets(p: Problems, doc: dict, profile: Rules, assumptions: list[str]) -> dict[str, Asset]:
+    raw = _table(p, "assets", doc.get("assets"))
+    if not raw:
+        p.add("assets", "no [assets.X] table: at least one asset with balance and price is required")
+    assets = {}
+    from_profile = []
+    defaulted_ask = False
+    for name, fields in raw.items():
+        key = f"assets.{_safe(name)}"
+        if not ASSET_NAME.match(str(name)):
+            p.add(key, "an asset name is upper-case letters and digits, such as BTC or USDT")
+            continue
+        if not isinstance(fields, dict):
+            p.add(key, "must be a table with balance and price")
+            continue
+        _unknown_keys(p, f"{key}.", fields, ASSET_KEYS)
+        balance = _number(p, key, fields, "balance", required=True)
+        price = _number(p, key, fields, "price", required=True, check=positive)
+        own = {k: _number(p, key, fields, k, check=fraction) for k in BUFFER_KEYS if k in fields}
+        if any(k in fields and own.get(k) is None for k in BUFFER_KEYS):
+            continue  # already reported
+        prof = profile.assets.get(name, {})
+        used = []
+
+        def pick(k, fallback=None):
+            if k in own:
+                return own[k]
+            if k in prof:
+                used.append(f"{_WORDS[k]} {prof[k]}")
+                return prof[k]
+            return fallback
+
+        haircut = pick("haircut")
+        if haircut is None:
+            p.add(key, f"no haircut: rules {profile.name} has none for {name}; add haircut = ... "
+                       f"(Binance bidBuffer, e.g. 0.05) under [{key}]")
+            continue
+        ae_haircut = pick("autoexchange_haircut")
+        if ae_haircut is None:
+            ae_haircut = haircut
+            assumptions.append(f"{name}: no auto-exchange haircut given or in rules {profile.name}; "
+                               f"its haircut {haircut} is used")
+        ask_buffer = pick("ask_buffer")
+        ae_ask = pick("autoexchange_ask_buffer")
+        if ask_buffer is None or ae_ask is None:
+            defaulted_ask = True
+        if used:
+            from_profile.append(f"{name}: {', '.join(used)} from rules {profile.name}")
+        if balance is None or price is None:
+            continue
+        assets[name] = Asset(name=name, balance=balance, price=price, haircut=haircut,
+                             ask_buffer=haircut if ask_buffer is None else ask_buffer,
+                             ae_haircut=ae_haircut,
+                             ae_ask_buffer=ae_haircut if ae_ask is None else ae_ask)
+    assumptions.extend(from_profile)
+    if defaulted_ask:
+        assumptions.append("ask buffers not given default to the matching haircut "
+                           "(ask_buffer = haircut, autoexchange_ask_buffer = autoexchange_haircut)")
+    return assets
+
+
+def _load_brackets(p: Problems, doc: dict) -> dict[str, tuple[Bracket, ...]]:
+    out = {}
+    for symbol, rows in _table(p, "brackets", doc.get("brackets")).items():
+        key = f"brackets.{_safe(symbol)}"
+        if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
+            p.add(key, "must be an array of tables like { floor = 0, cap = 50000, mmr = 0.004, cum = 0 }")
+            continue
+        table = []
+        ok = True
+        for i, row in enumerate(rows, 1):
+            rkey = f"{key}[{i}]"
+            _unknown_keys(p, f"{rkey}.", row, BRACKET_KEYS)
+            floor = _number(p, rkey, row, "floor", required=True, check=non_negative)
+            last = i == len(rows)
+            cap = _number(p, rkey, row, "cap", required=not last, check=positive)
+            mmr = _number(p, rkey, row, "mmr", required=True, check=fraction)
+            cum = _number(p, rkey, row, "cum", required=True, check=non_negative)
+            if None in (floor, mmr, cum) or (cap is None and not last) or (cap is None and "cap" in row):
+                ok = False
+                continue
+            if cap is not None and cap <= floor:
+                p.add(f"{rkey}.cap", f"must be above the floor {floor} (got {cap})")
+                ok = False
+            if i == 1 and floor != 0:
+                p.add(f"{rkey}.floor", f"the first bracket must start at 0 (got {floor})")
+                ok = False
+            if table and table[-1].cap is not None and floor != table[-1].cap:
+                p.add(f"{rkey}.floor", f"must equal the previous bracket's cap {table[-1].cap} (got {floor})")
+                ok = False
+            table.append(Bracket(floor, cap, mmr, cum))
+        if ok:
+            out[symbol] = tuple(table)
+    return out
+
+
+def _split_symbol(symbol: str, assets) -> tuple[str | None, str | None]:
+    """(base, quote) of a symbol such as BTCUSDT or BTCUSDT_250328, the quote being a listed asset."""
+    core = symbol.split("_", 1)[0]
+    quotes = sorted((a for a in assets if core.endswith(a) and len(core) > len(a)), key=len, reverse=True)
+    if not quotes:
+        return None, None
+    return core[: -len(quotes[0])], quotes[0]
+
+
+def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Position]:
+    raw = doc.get("positions", [])
+    if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
+        p.add("positions", "must be an array of [[positions]] tables")
+        return []
+    out = []
+    for i, row in enumerate(raw, 1):
+        key = f"positions[{i}]"
+        _unknown_keys(p, f"{key}.", row, POSITION_KEYS)
+        symbol = _text(p, key, row, "symbol", required=True)
+        if symbol is not None and not SYMBOL_NAME.match(symbol):
+            p.add(f"{key}.symbol", f"{_safe(symbol)!r} is not a futures symbol such as BTCUSDT")
+            symbol = None
+        side = _text(p, key, row, "side", ("long", "short"), required=True)
+        quantity = _number(p, key, row, "quantity", required=True, check=positive)
+        entry = _number(p, key, row, "entry_price", required=True, check=positive)
+        mark = _number(p, key, row, "mark_price", required=True, check=positive)
+        leverage = _number(p, key, row, "leverage", check=positive)
+        margin_type = _text(p, key, row, "margin_type", ("cross", "isolated")) or "cross"
+        contract = _text(p, key, row, "contract", CONTRACTS)
+        mmr = _number(p, key, row, "maint_margin_rate", check=fraction)
+        maint_amount = _number(p, key, row, "maint_amount", check=non_negative)
+        iso_wallet = _number(p, key, row, "isolated_wallet", check=non_negative)
+        margin_asset = _text(p, key, row, "margin_asset")
+        if symbol is None:
+            continue
+        base, quote = _split_symbol(symbol, assets)
+        if margin_asset is None:
+            margin_asset = quote
+            if margin_asset is None:
+                p.add(f"{key}.margin_asset", f"{symbol}: cannot tell its margin asset from the symbol; "
+                                             "add margin_asset and list it under [assets]")
+                continue
+        elif margin_asset not in assets:
+            p.add(f"{key}.margin_asset", f"{symbol}: margin asset {_safe(margin_asset)!r} is not under "
+                                         f"[assets]; add [assets.{_safe(margin_asset)}] with balance and price")
+            continue
+        if margin_type == "isolated" and mode == MULTI:
+            p.add(f"{key}.margin_type", f"{symbol}: an isolated position cannot exist in multi-asset mode "
+                                        "(Binance -4168); make it cross or set account.mode = \"single-asset\"")
+        if margin_type != "isolated" and "isolated_wallet" in row:
+            p.add(f"{key}.isolated_wallet", f"{symbol}: only an isolated position has an isolated wallet")
+        if margin_type == "isolated" and iso_wallet is None and "isolated_wallet" not in row:
+            assumptions.append(f"{symbol}: isolated_wallet not given: 0 assumed")
+        if leverage is None and "leverage" not in row:
+            assumptions.append(f"{symbol}: leverage not given: Binance's default 20 used")
+        if contract is None and "contract" not in row:
+            contract = "delivery" if "_" in symbol else "perpetual"
+        table = brackets.get(symbol, ())
+        invalid = any(k in row and v is None for k, v in (("leverage", leverage), ("maint_margin_rate", mmr),
+                                                          ("maint_amount", maint_amount),
+                                                          ("isolated_wallet", iso_wallet)))
+        if None in (side, quantity, entry, mark, contract) or invalid:
+            continue
+        if mmr is None:
+            notional = quantity * mark
+            if not table:
+                p.add(f"{key}.maint_margin_rate", f"{symbol}: no maint_margin_rate and no [brackets] table "
+                                                  f"for {symbol}; give one of them")
+                continue
+            if table[-1].cap is not None and notional >= table[-1].cap:
+                p.add(f"brackets.{symbol}", f"notional {notional} of {key} is at or beyond the last cap "
+                                            f"{table[-1].cap}; add the next bracket")
+                continue
+        out.append(Position(symbol=symbol, side=1 if side == "long" else -1, quantity=quantity,
+                            entry_price=entry, mark_price=mark, margin_asset=margin_asset, base_asset=base,
+                            leverage=DEFAULT_LEVERAGE if leverage is None else leverage,
+                            margin_type=margin_type, isolated_wallet=iso_wallet or ZERO, contract=contract,
+                            maint_margin_rate=mmr, maint_amount=maint_amount or ZERO, brackets=table))
+    return out

@@ -1,0 +1,199 @@
+"""The one place that turns a result dict into text: JSON for scripts, tables for people.
+
+JSON numbers are written from the Decimal's own digits (rounded half-up to 8 places), never through float.
+Table cells are pre-formatted strings handed to tabulate with number parsing off, so tabulate never
+reformats a Decimal.  json and tabulate are imported only on their own path (start-up cost).
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from mamcli.numbers import fixed, json_number, plain
+
+# ---------------------------------------------------------------------------------------------- JSON
+
+
+def to_json(value) -> str:
+    import json  # only on the JSON path
+
+    def enc(v, indent: str) -> str:
+        if v is None:
+            return "null"
+        if v is True:
+            return "true"
+        if v is False:
+            return "false"
+        if isinstance(v, Decimal):
+            return json_number(v)
+        if isinstance(v, int):
+            return str(v)
+        if isinstance(v, str):
+            return json.dumps(v, ensure_ascii=False)
+        inner = indent + "  "
+        if isinstance(v, dict):
+            if not v:
+                return "{}"
+            items = [f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {enc(x, inner)}" for k, x in v.items()]
+            return "{\n" + ",\n".join(items) + "\n" + indent + "}"
+        if isinstance(v, (list, tuple)):
+            if not v:
+                return "[]"
+            return "[\n" + ",\n".join(inner + enc(x, inner) for x in v) + "\n" + indent + "]"
+        raise TypeError(f"cannot write {type(v).__name__} as JSON")  # a float here is a bug
+
+    return enc(value, "")
+
+
+# ---------------------------------------------------------------------------------------------- cells
+
+def usd(d) -> str:
+    return "—" if d is None else fixed(d, 2)
+
+
+def qty(d) -> str:
+    return "—" if d is None else plain(d, 8)
+
+
+def pct(d) -> str:
+    return "unbounded" if d is None else fixed(d * 100, 2) + " %"
+
+
+_BAND_COLOUR = {"green": "32", "yellow": "33", "red": "31", "liquidation": "1;41;97"}
+
+
+def band(name: str, colour: bool) -> str:
+    text = name.upper()
+    return f"\x1b[{_BAND_COLOUR[name]}m{text}\x1b[0m" if colour else text
+
+
+def _table(rows, headers, numeric_from: int = 1) -> str:
+    from tabulate import tabulate  # only on the table path
+
+    align = ["left"] * numeric_from + ["right"] * (len(headers) - numeric_from)
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=align)
+
+
+def _pairs(rows) -> str:
+    from tabulate import tabulate
+
+    return tabulate(rows, tablefmt="plain", disable_numparse=True, colalign=("left", "right"))
+
+
+def _header(r: dict, source: str | None) -> str:
+    where = f" · {source}" if source else ""
+    return f"mamcli {r['command']}{where} · {r['mode']} · rules {r['rules']} · tier {r['tier']}"
+
+
+def _assumptions(r: dict) -> str:
+    if not r["assumptions"]:
+        return ""
+    return "\n\nassumptions:\n" + "\n".join(f"  - {a}" for a in r["assumptions"])
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+def _equity(r: dict, colour: bool) -> list[str]:
+    rows = [[a["asset"], qty(a["wallet_balance"]), qty(a["unrealized_pnl"]), qty(a["margin_balance"]),
+             qty(a["price"]), qty(a["rate"]), usd(a["value_usd"]), usd(a["collateral_usd"])]
+            for a in r["assets"]]
+    heads = ["asset", "wallet", "uPnL", "margin balance", "price", "rate", "value USD", "collateral USD"]
+    summary = [["value at index (USD)", usd(r["value_usd"])],
+               ["equity after haircuts (USD)", usd(r["equity_usd"])],
+               ["initial margin (USD)", usd(r["initial_margin_usd"])],
+               ["available for orders (USD)", usd(r["available_usd"])]]
+    avail = [[k, qty(v)] for k, v in r["available"].items()]
+    out = [_table(rows, heads), "", _pairs(summary)]
+    if avail:
+        out += ["", "available per asset:", _pairs(avail)]
+    return out
+
+
+def _positions_table(positions) -> str:
+    rows = [[p["symbol"], p["side"], p["margin_asset"], qty(p["quantity"]), qty(p["mark_price"]),
+             usd(p["notional"]), usd(p["unrealized_pnl"]), pct(p["maint_margin_rate"]), usd(p["maint_margin"]),
+             usd(p["maint_margin_usd"])] + ([qty(p["liquidation_price"])] if "liquidation_price" in p else [])
+            for p in positions]
+    heads = ["symbol", "side", "margin", "qty", "mark", "notional", "uPnL", "MMR", "maint", "maint USD"]
+    if positions and "liquidation_price" in positions[0]:
+        heads.append("liq. price")
+    return _table(rows, heads, numeric_from=3)
+
+
+def _risk(r: dict, colour: bool) -> list[str]:
+    summary = [["margin ratio", pct(r["margin_ratio"])], ["band", band(r["band"], colour)],
+               ["equity (USD)", usd(r["equity_usd"])], ["maintenance margin (USD)", usd(r["maint_margin_usd"])],
+               ["buffer to liquidation (USD)", usd(r["buffer_usd"])]]
+    out = [_pairs(summary)]
+    if r["positions"]:
+        out += ["", _positions_table(r["positions"])]
+    if r.get("pools"):
+        rows = [[p["pool"], qty(p["equity"]), qty(p["maint_margin"]), pct(p["margin_ratio"]),
+                 band(p["band"], colour)] for p in r["pools"]]
+        out += ["", "single-asset pools (asset units):",
+                _table(rows, ["pool", "equity", "maint", "ratio", "band"])]
+    return out
+
+
+def _ltv(r: dict, colour: bool) -> list[str]:
+    rows = [["LTV", "unbounded" if r["ltv"] is None else plain(r["ltv"], 8)],
+            ["negative balances at ask (USD)", usd(r["negative_usd"])],
+            ["positive balances at bid (USD)", usd(r["positive_usd"])],
+            ["trigger", plain(r["trigger"])],
+            ["rule applies (no positions, no orders)", "yes" if r["applies"] else "no"],
+            ["triggered", "YES" if r["triggered"] else "no"]]
+    return [_pairs(rows)]
+
+
+def _trigger_text(t: dict) -> str:
+    if t["kind"] == "threshold":
+        return (f"threshold: {t['asset']} balance {qty(t['balance'])} is at or below "
+                f"{qty(t['threshold'])} {t['unit']}")
+    if t["kind"] == "liquidation":
+        return f"liquidation: margin ratio {pct(t['margin_ratio'])} with a negative balance"
+    return f"ltv: {'unbounded' if t['ltv'] is None else plain(t['ltv'])} >= {plain(t['trigger'])} while idle"
+
+
+def _autoexchange(r: dict, colour: bool) -> list[str]:
+    status = "TRIGGERED" if r["triggered"] else "not triggered"
+    out = [f"auto-exchange: {status}"]
+    out += [f"  - {_trigger_text(t)}" for t in r["triggers"]]
+    if r["deficits"]:
+        rows = [[d["asset"], qty(d["quantity"]), qty(d["rate"]), usd(d["value_usd"]), qty(d["covered_quantity"])]
+                for d in r["deficits"]]
+        out += ["", _table(rows, ["deficit", "quantity", "AE ask rate", "cost USD", "covered"])]
+    if r["sales"]:
+        rows = [[s["asset"], qty(s["quantity"]), qty(s["rate"]), usd(s["value_usd"]), usd(s["proceeds_usd"])]
+                for s in r["sales"]]
+        out += ["", _table(rows, ["sold", "quantity", "AE bid rate", "value USD", "proceeds USD"])]
+    if r["deficits"]:
+        out += ["", _pairs([["haircut loss (USD)", usd(r["cost_usd"])],
+                            ["shortfall (USD)", usd(r["shortfall_usd"])]]),
+                "", "balances after:", _pairs([[k, qty(v)] for k, v in r["balances_after"].items()])]
+    return out
+
+
+def _switch(r: dict, colour: bool) -> list[str]:
+    verdict = "allowed" if r["allowed"] else "REFUSED"
+    out = [f"switch {r['from']} -> {r['to']}: {verdict}"]
+    for b in r["blockers"]:
+        code = f" [{b['binance_code']}]" if b["binance_code"] is not None else ""
+        out.append(f"  - {b['reason']}{code}: {b['message']}")
+    before, after = r["preview"]["from"], r["preview"]["to"]
+    rows = [["equity (USD)", usd(before["equity_usd"]), usd(after["equity_usd"])],
+            ["maintenance margin (USD)", usd(before["maint_margin_usd"]), usd(after["maint_margin_usd"])],
+            ["margin ratio", pct(before["margin_ratio"]), pct(after["margin_ratio"])],
+            ["band", band(before["band"], colour), band(after["band"], colour)]]
+    out += ["", _table(rows, ["", f"now: {before['mode']}", f"after: {after['mode']}"])]
+    return out
+
+
+_VIEWS = {"equity": _equity, "risk": _risk, "ltv": _ltv, "autoexchange": _autoexchange,
+          "switch-check": _switch}
+
+
+def render(result: dict, as_json: bool, colour: bool = False, source: str | None = None) -> str:
+    """The text of a result: one JSON object, or a header, the command's tables and the assumptions."""
+    if as_json:
+        return to_json(result)
+    body = _VIEWS[result["command"]](result, colour)
+    return "\n".join([_header(result, source), ""] + body) + _assumptions(result)
