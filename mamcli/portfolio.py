@@ -303,7 +303,8 @@ def load_portfolio(path: str, rules: str | None = None) -> Portfolio:
 
     assets = _load_assets(p, doc, profile, assumptions)
     brackets = _load_brackets(p, doc)
-    positions = _load_positions(p, doc, assets, brackets, mode, assumptions)
+    declared = [a for a in _table(Problems(label), "assets", doc.get("assets")) if isinstance(a, str)]
+    positions = _load_positions(p, doc, declared, brackets, mode, assumptions)
     p.check()
     return Portfolio(source=label, mode=mode, tier=tier, open_orders=open_orders, rules=profile,
                      assets=assets, positions=tuple(positions), assumptions=tuple(assumptions))
@@ -415,6 +416,7 @@ def _split_symbol(symbol: str, assets) -> tuple[str | None, str | None]:
 
 
 def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Position]:
+    """`assets` are the names the file declares (valid or not), so one bad asset does not cascade."""
     raw = doc.get("positions", [])
     if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
         p.add("positions", "must be an array of [[positions]] tables")
