@@ -6,7 +6,6 @@ are the JSON keys of SPEC §4, with Decimal values; render.py turns them into te
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal, localcontext
 from functools import wraps
 
@@ -341,10 +340,10 @@ def converted(pf: Portfolio, mode: str) -> Portfolio:
     for pos in pf.positions:
         if mode == MULTI and pos.isolated:
             a = assets[pos.margin_asset]
-            assets[pos.margin_asset] = replace(a, balance=a.balance + pos.isolated_wallet)
-            pos = replace(pos, margin_type="cross", isolated_wallet=ZERO)
+            assets[pos.margin_asset] = a.replace(balance=a.balance + pos.isolated_wallet)
+            pos = pos.replace(margin_type="cross", isolated_wallet=ZERO)
         positions.append(pos)
-    return replace(pf, mode=mode, assets=assets, positions=tuple(positions))
+    return pf.replace(mode=mode, assets=assets, positions=tuple(positions))
 
 
 def _summary(pf: Portfolio) -> dict:

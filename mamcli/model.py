@@ -1,11 +1,10 @@
-"""The account as data: frozen dataclasses built by portfolio.py and read by engine.py.
+"""The account as data: immutable records built by portfolio.py and read by engine.py.
 
 Nothing here parses or prints.  Derived per-position figures live here as properties because they are
 definitions (SPEC §1), not policy.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from mamcli.numbers import ONE
@@ -16,15 +15,53 @@ MODES = (MULTI, SINGLE)
 BANDS = ("green", "yellow", "red", "liquidation")
 
 
-@dataclass(frozen=True)
-class Asset:
-    name: str
-    balance: Decimal             # cross wallet balance, asset units, may be negative
-    price: Decimal               # USD index price
-    haircut: Decimal             # bidBuffer
-    ask_buffer: Decimal          # askBuffer
-    ae_haircut: Decimal          # autoExchangeBidBuffer
-    ae_ask_buffer: Decimal       # autoExchangeAskBuffer
+class Record:
+    """An immutable record with named fields (listed in __slots__).
+
+    Frozen dataclasses generate code when the module is imported (~9 ms for these six classes); a cron job
+    pays that every minute, so the records here are plain slotted classes instead.
+    """
+
+    __slots__ = ()
+    _defaults: dict = {}
+
+    def __init__(self, *args, **kwargs):
+        values = dict(self._defaults)
+        values.update(zip(self.__slots__, args))
+        values.update(kwargs)
+        if set(values) != set(self.__slots__):
+            raise TypeError(f"{type(self).__name__}: fields {sorted(set(self.__slots__) ^ set(values))} "
+                            "missing or unknown")
+        for name in self.__slots__:
+            object.__setattr__(self, name, values[name])
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable; use replace()")
+
+    def __eq__(self, other):
+        return type(self) is type(other) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
+
+    __hash__ = None
+
+    def __repr__(self):
+        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def replace(self, **changes):
+        values = {n: getattr(self, n) for n in self.__slots__}
+        values.update(changes)
+        return type(self)(**values)
+
+
+class Asset(Record):
+    __slots__ = ('name', 'balance', 'price', 'haircut', 'ask_buffer', 'ae_haircut', 'ae_ask_buffer')
+    # name: str
+    # balance: Decimal             # cross wallet balance, asset units, may be negative
+    # price: Decimal               # USD index price
+    # haircut: Decimal             # bidBuffer
+    # ask_buffer: Decimal          # askBuffer
+    # ae_haircut: Decimal          # autoExchangeBidBuffer
+    # ae_ask_buffer: Decimal       # autoExchangeAskBuffer
 
     @property
     def bid_rate(self) -> Decimal:
@@ -43,12 +80,12 @@ class Asset:
         return self.price * (ONE + self.ae_ask_buffer)
 
 
-@dataclass(frozen=True)
-class Bracket:
-    floor: Decimal
-    cap: Decimal | None          # None: unbounded
-    mmr: Decimal
-    cum: Decimal
+class Bracket(Record):
+    __slots__ = ('floor', 'cap', 'mmr', 'cum')
+    # floor: Decimal
+    # cap: Decimal | None          # None: unbounded
+    # mmr: Decimal
+    # cum: Decimal
 
 
 def select_bracket(brackets: tuple[Bracket, ...], notional: Decimal) -> Bracket:
@@ -66,22 +103,25 @@ def select_bracket(brackets: tuple[Bracket, ...], notional: Decimal) -> Bracket:
     return chosen
 
 
-@dataclass(frozen=True)
-class Position:
-    symbol: str
-    side: int                    # +1 long, -1 short
-    quantity: Decimal            # > 0
-    entry_price: Decimal
-    mark_price: Decimal
-    margin_asset: str
-    base_asset: str | None       # BTC for BTCUSDT; None when the symbol does not tell
-    leverage: Decimal
-    margin_type: str             # cross | isolated
-    isolated_wallet: Decimal
-    contract: str                # perpetual | delivery
-    maint_margin_rate: Decimal | None
-    maint_amount: Decimal
-    brackets: tuple[Bracket, ...] = ()
+class Position(Record):
+    __slots__ = ('symbol', 'side', 'quantity', 'entry_price', 'mark_price', 'margin_asset', 'base_asset',
+                 'leverage', 'margin_type', 'isolated_wallet', 'contract', 'maint_margin_rate', 'maint_amount',
+                 'brackets')
+    _defaults = {'brackets': ()}
+    # symbol: str
+    # side: int                    # +1 long, -1 short
+    # quantity: Decimal            # > 0
+    # entry_price: Decimal
+    # mark_price: Decimal
+    # margin_asset: str
+    # base_asset: str | None       # BTC for BTCUSDT; None when the symbol does not tell
+    # leverage: Decimal
+    # margin_type: str             # cross | isolated
+    # isolated_wallet: Decimal
+    # contract: str                # perpetual | delivery
+    # maint_margin_rate: Decimal | None
+    # maint_amount: Decimal
+    # brackets: tuple[Bracket, ...]
 
     @property
     def side_name(self) -> str:
@@ -116,11 +156,12 @@ class Position:
         return self.notional * rate - amount
 
 
-@dataclass(frozen=True)
-class Tier:
-    name: str
-    threshold_usd: Decimal | None                                  # e.g. -10000 (USD at index)
-    thresholds: dict[str, Decimal] = field(default_factory=dict)   # asset units, e.g. BTC -0.1
+class Tier(Record):
+    __slots__ = ('name', 'threshold_usd', 'thresholds')
+    _defaults = {'thresholds': {}}
+    # name: str
+    # threshold_usd: Decimal | None                                  # e.g. -10000 (USD at index)
+    # thresholds: dict[str, Decimal]   # asset units, e.g. BTC -0.1
 
     def threshold_for(self, asset: str) -> tuple[Decimal, str] | None:
         """(threshold, unit) that applies to the asset: asset units first, else USD; None if none."""
@@ -131,31 +172,32 @@ class Tier:
         return None
 
 
-@dataclass(frozen=True)
-class Rules:
-    name: str
-    description: str
-    tiers: tuple[Tier, ...]
-    ltv_trigger: Decimal
-    yellow: Decimal              # band yellow from this ratio (inclusive)
-    red: Decimal                 # band red above this ratio (exclusive)
-    contracts: frozenset[str]
-    assets: dict[str, dict[str, Decimal]]   # asset -> {haircut, ask_buffer, autoexchange_haircut, ...}
+class Rules(Record):
+    __slots__ = ('name', 'description', 'tiers', 'ltv_trigger', 'yellow', 'red', 'contracts', 'assets')
+    # name: str
+    # description: str
+    # tiers: tuple[Tier, ...]
+    # ltv_trigger: Decimal
+    # yellow: Decimal              # band yellow from this ratio (inclusive)
+    # red: Decimal                 # band red above this ratio (exclusive)
+    # contracts: frozenset[str]
+    # assets: dict[str, dict[str, Decimal]]   # asset -> {haircut, ask_buffer, autoexchange_haircut, ...}
 
     def tier(self, name: str) -> Tier | None:
         return next((t for t in self.tiers if t.name == name), None)
 
 
-@dataclass(frozen=True)
-class Portfolio:
-    source: str                  # file name as the user gave it ("<stdin>" for -)
-    mode: str
-    tier: Tier
-    open_orders: int
-    rules: Rules
-    assets: dict[str, Asset]
-    positions: tuple[Position, ...]
-    assumptions: tuple[str, ...] = ()
+class Portfolio(Record):
+    __slots__ = ('source', 'mode', 'tier', 'open_orders', 'rules', 'assets', 'positions', 'assumptions')
+    _defaults = {'assumptions': ()}
+    # source: str                  # file name as the user gave it ("<stdin>" for -)
+    # mode: str
+    # tier: Tier
+    # open_orders: int
+    # rules: Rules
+    # assets: dict[str, Asset]
+    # positions: tuple[Position, ...]
+    # assumptions: tuple[str, ...]
 
     @property
     def multi(self) -> bool:

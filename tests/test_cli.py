@@ -321,3 +321,17 @@ def test_python_dash_m_and_no_traceback_on_bad_input(tmp_path):
     r = subprocess.run([sys.executable, "-m", "mamcli", "risk", str(bad)], capture_output=True, text=True,
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
+
+
+def test_colour_on_a_terminal_unless_no_color(monkeypatch):
+    from mamcli import cli
+
+    class Tty:
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(sys, "stdout", Tty())
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert cli._colour() is True
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert cli._colour() is False
