@@ -30,8 +30,52 @@ class InputFailure(click.ClickException):
 
 
 class Options:
-    def __init__(self, rules: str | None):
+    def __init__(self, rules: str | None, prices=(), shocks=()):
         self.rules = rules
+        self.prices = prices
+        self.shocks = shocks
+
+
+def _decimal(text: str, what: str):
+    from mamcli.numbers import D, NumberError
+
+    try:
+        return D(text)
+    except NumberError as e:
+        raise click.BadParameter(f"{what} {e}") from None
+
+
+def parse_percent(text: str, what: str):
+    """'-20%' or '+5.5%' -> Decimal fraction (-0.2, 0.055); more than -100 %."""
+    if not text.endswith("%"):
+        raise click.BadParameter(f"{what}: {text!r} must be a percentage such as -20% or +5%")
+    fraction = _decimal(text[:-1], f"{what}: {text!r}") / 100
+    if fraction <= -1:
+        raise click.BadParameter(f"{what}: {text} would take the price to zero or below")
+    return fraction
+
+
+def _prices(ctx, param, values):
+    out = []
+    for text in values:
+        name, sep, value = text.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{text!r} is not ASSET=VALUE, e.g. BTC=50000")
+        price = _decimal(value, f"{name}: price")
+        if price <= 0:
+            raise click.BadParameter(f"{name}: price must be greater than 0 (got {value})")
+        out.append((name, price))
+    return tuple(out)
+
+
+def _shocks(ctx, param, values):
+    out = []
+    for text in values:
+        name, sep, value = text.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{text!r} is not ASSET=±N%, e.g. BTC=-20%")
+        out.append((name, parse_percent(value, name)))
+    return tuple(out)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -39,14 +83,18 @@ class Options:
 @click.option("--rules", metavar="NAME|PATH",
               help="Rules profile: a shipped name (seed, binance-2025) or a TOML file. "
                    "Overrides [account] rules.")
+@click.option("--price", "prices", metavar="ASSET=VALUE", multiple=True, callback=_prices,
+              help="Replace an asset's index price for this run (repeatable). Marks are not moved.")
+@click.option("--shock", "shocks", metavar="ASSET=±N%", multiple=True, callback=_shocks,
+              help="Move an asset's index price and the marks of every position on it by N % (repeatable).")
 @click.pass_context
-def main(ctx: click.Context, rules: str | None) -> None:
+def main(ctx: click.Context, rules: str | None, prices, shocks) -> None:
     """Exact Binance USD-M Multi-Assets margin arithmetic for a portfolio file.
 
     PORTFOLIO is a TOML file (see README.md) or - for standard input. Exit status: 0 fine, 1 the
     account is in the state the command warns about, 2 usage or input error.
     """
-    ctx.obj = Options(rules)
+    ctx.obj = Options(rules, prices, shocks)
 
 
 def _colour() -> bool:
@@ -55,12 +103,14 @@ def _colour() -> bool:
 
 def run(ctx: click.Context, portfolio: str, as_json: bool, compute, alert) -> None:
     """Load, compute, print, exit: the whole life of every command."""
+    from mamcli.engine import what_if
     from mamcli.portfolio import InputError, load_portfolio
     from mamcli.render import render
 
     source = "<stdin>" if portfolio == "-" else portfolio
     try:
         pf = load_portfolio(portfolio, rules=ctx.obj.rules)
+        pf = what_if(pf, ctx.obj.prices, ctx.obj.shocks)
         result = compute(pf)
     except InputError as e:
         raise InputFailure(e.problems) from None
@@ -89,15 +139,51 @@ def equity_cmd(ctx, portfolio, as_json):
     run(ctx, portfolio, as_json, engine.equity, lambda r: False)
 
 
+BAND_CHOICE = click.Choice(["green", "yellow", "red", "liquidation"])
+
+
 @portfolio_command("risk")
-@click.option("--fail-on", type=click.Choice(["green", "yellow", "red", "liquidation"]), default="red",
-              show_default=True, help="Exit 1 when the band is at or beyond this one.")
-def risk_cmd(ctx, portfolio, as_json, fail_on):
-    """Maintenance margin, margin ratio and band; exit 1 at or beyond --fail-on."""
+@click.option("--fail-on", type=BAND_CHOICE, default="red", show_default=True,
+              help="Exit 1 when the band is at or beyond this one.")
+@click.option("--compare", is_flag=True, help="Also lay the account out as isolated, single-asset cross and "
+                                              "multi-asset side by side.")
+def risk_cmd(ctx, portfolio, as_json, fail_on, compare):
+    """Margin ratio, band, liquidation prices and shocks; exit 1 at or beyond --fail-on."""
     from mamcli import engine
 
-    run(ctx, portfolio, as_json, engine.risk,
-        lambda r: engine.band_rank(r["band"]) >= engine.band_rank(fail_on))
+    def compute(pf):
+        result = engine.risk(pf)
+        if compare:
+            result["compare"] = engine.compare(pf)
+        return result
+
+    run(ctx, portfolio, as_json, compute, lambda r: engine.band_rank(r["band"]) >= engine.band_rank(fail_on))
+
+
+def _shock_range(ctx, param, value):
+    parts = value.split(":")
+    if len(parts) != 3 or not parts[0]:
+        raise click.BadParameter(f"{value!r} is not ASSET:FROM%:TO%, e.g. BTC:-50%:+50%")
+    low, high = parse_percent(parts[1], parts[0]), parse_percent(parts[2], parts[0])
+    if not low < high:
+        raise click.BadParameter(f"{value}: FROM must be below TO")
+    return parts[0], low, high
+
+
+@portfolio_command("stress")
+@click.option("--shock-range", required=True, metavar="ASSET:FROM%:TO%", callback=_shock_range,
+              help="The asset and the range of shocks to sweep, e.g. BTC:-50%:+50%.")
+@click.option("--steps", type=click.IntRange(2, 1001), default=21, show_default=True,
+              help="Evenly spaced shocks, both ends included.")
+@click.option("--fail-on", type=BAND_CHOICE, default="red", show_default=True,
+              help="Exit 1 when some step is at or beyond this band.")
+def stress_cmd(ctx, portfolio, as_json, shock_range, steps, fail_on):
+    """The account across a sweep of one asset's shock, and the exact shock that liquidates it."""
+    from mamcli import engine
+
+    asset, low, high = shock_range
+    run(ctx, portfolio, as_json, lambda pf: engine.stress(pf, asset, low, high, steps),
+        lambda r: engine.band_rank(r["worst_band"]) >= engine.band_rank(fail_on))
 
 
 @portfolio_command("ltv")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 from functools import wraps
 
-from mamcli.model import MULTI, SINGLE, BANDS, Portfolio, Position
-from mamcli.numbers import ENGINE_CONTEXT, ONE, ZERO
+from mamcli.model import BANDS, MULTI, SINGLE, InputError, Portfolio, Position
+from mamcli.numbers import ENGINE_CONTEXT, ONE, ZERO, plain
 
 
 def exact(fn):
@@ -191,14 +191,149 @@ def equity(pf: Portfolio) -> dict:
 
 @exact
 def risk(pf: Portfolio) -> dict:
+    from mamcli.liquidation import Solver
+
     acct = account(pf)
+    solver = Solver(pf, acct)
     result = _head("risk", pf)
     result.update({k: acct[k] for k in ("equity_usd", "maint_margin_usd", "margin_ratio", "band",
                                          "buffer_usd", "positions")})
+    cache: dict[tuple, Decimal | None] = {}
+    for i, (row, pos) in enumerate(zip(result["positions"], pf.positions)):
+        key = (pos.symbol, pos.side, solver.pool_of.get(i))
+        if key not in cache:
+            cache[key] = solver.liquidation_price(i)
+        row["liquidation_price"] = cache[key]
     if not pf.multi:
         result["pools"] = [{k: p[k] for k in ("pool", "asset", "margin_type", "equity", "maint_margin",
                                               "margin_ratio", "band", "buffer")} for p in acct["pools"]]
+    result["liquidation_shocks"] = liquidation_shocks(pf, solver)
     return _tail(result, pf)
+
+
+# ---------------------------------------------------------------------------------------------- what-if
+
+STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDP", "DAI", "BFUSD", "USDE"})
+NON_STABLE = "non-stable"
+
+
+def shockable(pf: Portfolio) -> list[str]:
+    """Non-stable assets held as collateral or traded as a position's base, in file order."""
+    names = [n for n, a in pf.assets.items() if n not in STABLECOINS and a.balance != 0]
+    for pos in pf.positions:
+        if pos.base_asset and pos.base_asset not in STABLECOINS and pos.base_asset not in names:
+            names.append(pos.base_asset)
+    return names
+
+
+def liquidation_shocks(pf: Portfolio, solver) -> dict:
+    """For each shockable asset, and for all of them together: the shock down and up that liquidates."""
+    out = {}
+    names = shockable(pf)
+    groups = [(n, {n}) for n in names] + ([(NON_STABLE, set(names))] if len(names) > 1 else [])
+    for label, group in groups:
+        out[label] = {"down": solver.liquidation_shock(group, -1), "up": solver.liquidation_shock(group, 1)}
+    return out
+
+
+@exact
+def what_if(pf: Portfolio, prices=(), shocks=()) -> Portfolio:
+    """The portfolio with index prices replaced (--price) and then shocked (--shock).
+
+    A price replaces the asset's index price only.  A shock multiplies the asset's index price (if it is
+    listed) and the mark of every position whose base asset it is by (1 + shock).
+    """
+    if not prices and not shocks:
+        return pf
+    problems = []
+    assets = dict(pf.assets)
+    positions = list(pf.positions)
+    notes = list(pf.assumptions)
+    for name, value in prices:
+        if name not in assets:
+            problems.append(f"{pf.source}: --price {name}: not an asset of this portfolio "
+                            f"(assets: {', '.join(pf.assets)})")
+            continue
+        notes.append(f"what-if: {name} index price {value} instead of {assets[name].price} (--price)")
+        assets[name] = assets[name].replace(price=value)
+    for name, shock in shocks:
+        factor = ONE + shock
+        moved = sorted({p.symbol for p in positions if p.base_asset == name})
+        if name not in assets and not moved:
+            problems.append(f"{pf.source}: --shock {name}: neither an asset nor the base of a position")
+            continue
+        parts = []
+        if name in assets:
+            parts.append(f"index {plain(assets[name].price * factor, 18, grouping=False)} instead of {assets[name].price}")
+            assets[name] = assets[name].replace(price=assets[name].price * factor)
+        if moved:
+            parts.append(f"marks of {', '.join(moved)} moved by the same factor")
+        positions = [p.replace(mark_price=p.mark_price * factor) if p.base_asset == name else p
+                     for p in positions]
+        notes.append(f"what-if: {name} shocked {_percent(shock)}: {'; '.join(parts)} (--shock)")
+    if problems:
+        raise InputError(problems)
+    for p in positions:
+        if p.maint_margin_rate is None and p.brackets[-1].cap is not None and p.notional >= p.brackets[-1].cap:
+            notes.append(f"{p.symbol}: notional {p.notional} is beyond the last bracket cap "
+                         f"{p.brackets[-1].cap}; the last bracket is extended")
+    return pf.replace(assets=assets, positions=tuple(positions), assumptions=tuple(notes))
+
+
+def _percent(shock: Decimal) -> str:
+    text = format((shock * 100).normalize(), "f")
+    return ("+" if shock > 0 else "") + text + "%"
+
+
+@exact
+def stress(pf: Portfolio, asset: str, low: Decimal, high: Decimal, steps: int) -> dict:
+    """The account at `steps` evenly spaced shocks of one asset, and the exact shock that liquidates it."""
+    from mamcli.liquidation import Solver
+
+    rows = []
+    for k in range(steps):
+        shock = low + (high - low) * k / (steps - 1)
+        shocked = what_if(pf, shocks=[(asset, shock)])
+        acct = account(shocked)
+        rows.append({"shock": shock, "equity_usd": acct["equity_usd"], "maint_margin_usd": acct["maint_margin_usd"],
+                     "margin_ratio": acct["margin_ratio"], "band": acct["band"],
+                     "autoexchange": autoexchange(shocked)["triggered"]})
+    solver = Solver(pf, account(pf))
+    candidates = [s for d in (-1, 1) if (s := solver.liquidation_shock({asset}, d)) is not None
+                  and low <= s <= high]
+    result = _head("stress", pf)
+    result.update({"asset": asset, "from": low, "to": high, "steps": rows,
+                   "liquidation_shock": min(candidates, key=abs) if candidates else None})
+    worst = max(rows, key=lambda r: band_rank(r["band"]))
+    result["worst_band"] = worst["band"]
+    return _tail(result, pf)
+
+
+@exact
+def compare(pf: Portfolio) -> dict:
+    """The account laid out three ways: every position isolated, single-asset cross, multi-asset."""
+    from mamcli.liquidation import Solver
+
+    cross = converted(pf, MULTI).replace(mode=SINGLE)
+    assets = dict(cross.assets)
+    iso_positions = []
+    for pos in pf.positions:
+        wallet = pos.isolated_wallet if pos.isolated else pos.initial_margin
+        if not pos.isolated:
+            a = assets[pos.margin_asset]
+            assets[pos.margin_asset] = a.replace(balance=a.balance - wallet)
+        iso_positions.append(pos.replace(margin_type="isolated", isolated_wallet=wallet))
+    iso = pf.replace(mode=SINGLE, assets=assets, positions=tuple(iso_positions))
+    layouts = []
+    for name, view in (("isolated", iso), ("single-asset cross", cross), ("multi-asset", converted(pf, MULTI))):
+        acct = account(view)
+        solver = Solver(view, acct)
+        layouts.append({"layout": name, "equity_usd": acct["equity_usd"], "maint_margin_usd": acct["maint_margin_usd"],
+                        "margin_ratio": acct["margin_ratio"], "band": acct["band"],
+                        "liquidation_prices": [{"symbol": p.symbol, "side": p.side_name,
+                                                "liquidation_price": solver.liquidation_price(i)}
+                                               for i, p in enumerate(view.positions)]})
+    return layouts
 
 
 # ---------------------------------------------------------------------------------------------- ltv

@@ -15,6 +15,14 @@ MODES = (MULTI, SINGLE)
 BANDS = ("green", "yellow", "red", "liquidation")
 
 
+class InputError(Exception):
+    """Bad input: one or more complete lines, each naming file, key and problem."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
 class Record:
     """An immutable record with named fields (listed in __slots__).
 

@@ -106,9 +106,9 @@ def fixed(d: Decimal, places: int, grouping: bool = True) -> str:
     return format(q, ",f" if grouping else "f")
 
 
-def plain(d: Decimal, max_places: int = 8) -> str:
+def plain(d: Decimal, max_places: int = 8, grouping: bool = True) -> str:
     """Display text of a Decimal with up to `max_places` decimals, trailing zeros dropped."""
-    text = fixed(d, max_places)
+    text = fixed(d, max_places, grouping)
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text

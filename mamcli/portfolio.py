@@ -11,7 +11,7 @@ import sys
 import tomllib
 from decimal import Decimal
 
-from mamcli.model import MODES, MULTI, SINGLE, Asset, Bracket, Portfolio, Position, Rules, Tier
+from mamcli.model import MODES, MULTI, Asset, Bracket, InputError, Portfolio, Position, Rules, Tier
 from mamcli.numbers import ONE, ZERO, D, NumberError
 
 RULES_DIR = os.path.join(os.path.dirname(__file__), "rules")
@@ -32,14 +32,6 @@ _WORDS = {"haircut": "haircut", "ask_buffer": "ask buffer", "autoexchange_haircu
           "autoexchange_ask_buffer": "auto-exchange ask buffer"}
 ASSET_NAME = re.compile(r"[A-Z0-9]{1,20}\Z")
 SYMBOL_NAME = re.compile(r"[A-Z0-9]{2,40}(_[0-9A-Z]{1,12})?\Z")
-
-
-class InputError(Exception):
-    """Bad input: one or more complete lines, each naming file, key and problem."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class Problems:

@@ -58,6 +58,28 @@ def pct(d) -> str:
     return "unbounded" if d is None else fixed(d * 100, 2) + " %"
 
 
+def shock(d, places: int = 2) -> str:
+    if d is None:
+        return "—"
+    text = fixed(d * 100, places) + " %"
+    return text if d <= 0 else "+" + text
+
+
+def price(d) -> str:
+    return "—" if d is None else fixed(d, 2) if abs(d) >= 100 else plain(d, 8)
+
+
+BAR_WIDTH = 40
+
+
+def bar(ratio) -> str:
+    """The margin ratio as a bar: full width at 100 % (liquidation), eighths of a cell below."""
+    if ratio is None or ratio >= 1:
+        return "█" * BAR_WIDTH + " LIQUIDATION"
+    eighths = int(ratio * BAR_WIDTH * 8)
+    return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
+
+
 _BAND_COLOUR = {"green": "32", "yellow": "33", "red": "31", "liquidation": "1;41;97"}
 
 
@@ -66,10 +88,12 @@ def band(name: str, colour: bool) -> str:
     return f"\x1b[{_BAND_COLOUR[name]}m{text}\x1b[0m" if colour else text
 
 
-def _table(rows, headers, numeric_from: int = 1) -> str:
+def _table(rows, headers, numeric_from: int = 1, text_last: int = 0) -> str:
+    """A table of pre-formatted cells: text columns left, numbers right (the last `text_last` left too)."""
     from tabulate import tabulate  # only on the table path
 
-    align = ["left"] * numeric_from + ["right"] * (len(headers) - numeric_from)
+    n = len(headers)
+    align = ["left"] * numeric_from + ["right"] * (n - numeric_from - text_last) + ["left"] * text_last
     return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=align)
 
 
@@ -111,7 +135,7 @@ def _equity(r: dict, colour: bool) -> list[str]:
 def _positions_table(positions) -> str:
     rows = [[p["symbol"], p["side"], p["margin_asset"], qty(p["quantity"]), qty(p["mark_price"]),
              usd(p["notional"]), usd(p["unrealized_pnl"]), pct(p["maint_margin_rate"]), usd(p["maint_margin"]),
-             usd(p["maint_margin_usd"])] + ([qty(p["liquidation_price"])] if "liquidation_price" in p else [])
+             usd(p["maint_margin_usd"])] + ([price(p["liquidation_price"])] if "liquidation_price" in p else [])
             for p in positions]
     heads = ["symbol", "side", "margin", "qty", "mark", "notional", "uPnL", "MMR", "maint", "maint USD"]
     if positions and "liquidation_price" in positions[0]:
@@ -131,7 +155,33 @@ def _risk(r: dict, colour: bool) -> list[str]:
                  band(p["band"], colour)] for p in r["pools"]]
         out += ["", "single-asset pools (asset units):",
                 _table(rows, ["pool", "equity", "maint", "ratio", "band"])]
+    if r.get("liquidation_shocks"):
+        rows = [[k, shock(v["down"]), shock(v["up"])] for k, v in r["liquidation_shocks"].items()]
+        out += ["", "shock of index price and marks that liquidates the account:",
+                _table(rows, ["asset", "down", "up"])]
+    if r.get("compare"):
+        layouts = r["compare"]
+        rows = [["equity (USD)"] + [usd(x["equity_usd"]) for x in layouts],
+                ["maintenance margin (USD)"] + [usd(x["maint_margin_usd"]) for x in layouts],
+                ["margin ratio"] + [pct(x["margin_ratio"]) for x in layouts],
+                ["band"] + [band(x["band"], colour) for x in layouts]]
+        for k, p in enumerate(layouts[0]["liquidation_prices"]):
+            rows.append([f"liq. {p['symbol']} {p['side']}"]
+                        + [price(x["liquidation_prices"][k]["liquidation_price"]) for x in layouts])
+        out += ["", "the same account in each margin layout:", _table(rows, [""] + [x["layout"] for x in layouts])]
     return out
+
+
+def _stress(r: dict, colour: bool) -> list[str]:
+    rows = [[shock(s["shock"]), usd(s["equity_usd"]), usd(s["maint_margin_usd"]), pct(s["margin_ratio"]),
+             band(s["band"], colour), "yes" if s["autoexchange"] else "no", bar(s["margin_ratio"])]
+            for s in r["steps"]]
+    liq = r["liquidation_shock"]
+    verdict = (f"liquidation at {r['asset']} shock {shock(liq, 4)} (exact)" if liq is not None
+               else f"no liquidation between {shock(r['from'])} and {shock(r['to'])}")
+    table = _table(rows, [f"{r['asset']} shock", "equity USD", "maint USD", "ratio", "band", "auto-exchange",
+                          "margin ratio (bar full at 100 %)"], text_last=1)
+    return [verdict, "", table]
 
 
 def _ltv(r: dict, colour: bool) -> list[str]:
@@ -188,7 +238,7 @@ def _switch(r: dict, colour: bool) -> list[str]:
 
 
 _VIEWS = {"equity": _equity, "risk": _risk, "ltv": _ltv, "autoexchange": _autoexchange,
-          "switch-check": _switch}
+          "switch-check": _switch, "stress": _stress}
 
 
 def render(result: dict, as_json: bool, colour: bool = False, source: str | None = None) -> str:

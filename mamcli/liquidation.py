@@ -1,0 +1,220 @@
+"""Exact liquidation points (SPEC §6): where the account's buffer reaches zero under a price move.
+
+Every question is put as one relative move `s`: some assets' index prices become price × (1 + s) and some
+positions' marks become mark × (1 + s).
+- A symbol's liquidation price moves its positions' marks and, in multi-asset mode, the index price of its
+  base asset (BTC collateral falls with a BTC long); everything else stays.  The price is mark × (1 + s*).
+- An asset's liquidation shock moves that asset's price and the marks of every position on it.
+
+Along s the buffer (equity − maintenance, USD or a pool's asset units) is a sum of simple terms:
+- an asset's collateral (mb0 + k·s)(1 + δ·s) × rate, where the rate is the bid rate while the margin
+  balance is positive and the ask rate once it is negative: a quadratic that changes at mb = 0;
+- a position's maintenance −A(1 + δ·s)(mmr·n0(1 + ε·s) − cum): a quadratic that changes at each bracket
+  floor its notional crosses.
+So the buffer is piecewise quadratic with known breakpoints.  The sweep walks the breakpoints outward
+from s = 0 carrying the exact coefficients and solves each piece in closed form: no iteration, no
+tolerance.  Work is O(terms log terms) per question.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from mamcli.model import Portfolio, Position
+from mamcli.numbers import ONE, ZERO
+
+Poly = tuple  # (c0, c1, c2): c0 + c1·s + c2·s²
+
+
+def _eval(p: Poly, s: Decimal) -> Decimal:
+    return p[0] + s * (p[1] + s * p[2])
+
+
+def _roots(p: Poly) -> list[Decimal]:
+    c0, c1, c2 = p
+    if c2 == 0:
+        return [] if c1 == 0 else [-c0 / c1]
+    disc = c1 * c1 - 4 * c2 * c0
+    if disc < 0:
+        return []
+    root = disc.sqrt()
+    q = -(c1 + root) / 2 if c1 >= 0 else -(c1 - root) / 2   # no cancellation
+    if q == 0:
+        return [ZERO]
+    return [q / c2, c0 / q]
+
+
+def _first_root(p: Poly, lo: Decimal, hi: Decimal | None, direction: int) -> Decimal | None:
+    """The first root reached moving from lo towards hi (None: unbounded) in the direction."""
+    best = None
+    for r in _roots(p):
+        ahead = direction * (r - lo)
+        if ahead < 0 or (hi is not None and direction * (hi - r) < 0):
+            continue
+        if direction < 0 and r <= -ONE:      # a price must stay positive
+            continue
+        if best is None or ahead < direction * (best - lo):
+            best = r
+    return best
+
+
+def sweep(base: Decimal, terms: list[tuple[Poly, list]], direction: int) -> Decimal | None:
+    """First s in the direction where base + Σ terms reaches 0; 0 if it is there already; None if never.
+
+    Each term is (poly at s = 0+, [(breakpoint, poly after it), …]) for this direction.
+    """
+    cur = [base, ZERO, ZERO]
+    active = []
+    events = []
+    for i, (poly, breaks) in enumerate(terms):
+        for k in range(3):
+            cur[k] += poly[k]
+        active.append(poly)
+        events.extend((s, i, after) for s, after in breaks if direction * s > 0 and s > -ONE)
+    if _eval(cur, ZERO) <= 0:
+        return ZERO
+    events.sort(key=lambda e: direction * e[0])
+    lo = ZERO
+    n = len(events)
+    j = 0
+    while j < n:
+        s = events[j][0]
+        root = _first_root(tuple(cur), lo, s, direction)
+        if root is not None:
+            return root
+        while j < n and events[j][0] == s:
+            _, i, after = events[j]
+            for k in range(3):
+                cur[k] += after[k] - active[i][k]
+            active[i] = after
+            j += 1
+        if _eval(cur, s) <= 0:               # a jump at an inconsistent bracket floor
+            return s
+        lo = s
+    return _first_root(tuple(cur), lo, -ONE if direction < 0 else None, direction)
+
+
+# ---------------------------------------------------------------------------------------------- terms
+
+def _asset_term(mb0: Decimal, k: Decimal, asset, delta: int, direction: int) -> tuple[Poly, list]:
+    def poly(rate):
+        return (rate * mb0, rate * (k + mb0 * delta), rate * k * delta)
+
+    positive = (mb0 > 0) or (mb0 == 0 and k * direction >= 0)
+    first = poly(asset.bid_rate if positive else asset.ask_rate)
+    breaks = []
+    if k != 0:
+        s0 = -mb0 / k
+        if direction * s0 > 0:
+            breaks.append((s0, poly(asset.ask_rate if positive else asset.bid_rate)))
+    return first, breaks
+
+
+def _maint_term(pos: Position, eps: int, rate: Decimal, delta: int, direction: int) -> tuple[Poly, list]:
+    """−rate·(1 + δs)·(mmr·n0·(1 + εs) − cum): the position's maintenance, subtracted from the buffer."""
+    n0 = pos.quantity * pos.mark_price
+    n1 = n0 * eps
+
+    def poly(mmr, cum):
+        a0 = mmr * n0 - cum
+        a1 = mmr * n1
+        return (-rate * a0, -rate * (a1 + a0 * delta), -rate * a1 * delta)
+
+    if pos.maint_margin_rate is not None or eps == 0:
+        return poly(*pos.maint_terms()), []
+    table = pos.brackets
+    i = max(j for j, b in enumerate(table) if j == 0 or n0 >= b.floor)
+    first = poly(table[i].mmr, table[i].cum)
+    breaks = []
+    if direction < 0:
+        for j in range(i, 0, -1):
+            breaks.append((table[j].floor / n0 - ONE, poly(table[j - 1].mmr, table[j - 1].cum)))
+    else:
+        for j in range(i + 1, len(table)):
+            breaks.append((table[j].floor / n0 - ONE, poly(table[j].mmr, table[j].cum)))
+    return first, breaks
+
+
+class Solver:
+    """Liquidation questions about one portfolio; indexes built once, each question O(its terms)."""
+
+    def __init__(self, pf: Portfolio, account: dict):
+        from mamcli.engine import cross_upnl, pools
+
+        self.pf = pf
+        self.buffer = account["equity_usd"] - account["maint_margin_usd"]
+        self.upnl = cross_upnl(pf)
+        self.by_margin: dict[str, list[int]] = {}
+        for i, pos in enumerate(pf.positions):
+            self.by_margin.setdefault(pos.margin_asset, []).append(i)
+        self.pools = pools(pf) if not pf.multi else []
+        self.pool_of: dict[int, int] = {}
+        iso = 0
+        isolated_pools = [k for k, p in enumerate(self.pools) if p["margin_type"] == "isolated"]
+        cross_pools = {p["asset"]: k for k, p in enumerate(self.pools) if p["margin_type"] == "cross"}
+        for i, pos in enumerate(pf.positions):
+            if pos.isolated:
+                self.pool_of[i] = isolated_pools[iso]
+                iso += 1
+            elif not pf.multi:
+                self.pool_of[i] = cross_pools[pos.margin_asset]
+
+    # -- multi-asset: the whole account's USD buffer
+    def _multi(self, moving: list[int], assets: set[str], direction: int) -> Decimal | None:
+        pf = self.pf
+        k: dict[str, Decimal] = {}
+        for i in moving:
+            pos = pf.positions[i]
+            k[pos.margin_asset] = k.get(pos.margin_asset, ZERO) + pos.side * pos.quantity * pos.mark_price
+        moving_set = set(moving)
+        terms = []
+        for name in set(k) | (assets & set(pf.assets)):
+            a = pf.assets[name]
+            terms.append(_asset_term(a.balance + self.upnl[name], k.get(name, ZERO), a,
+                                     1 if name in assets else 0, direction))
+        touched = moving_set | {i for name in assets for i in self.by_margin.get(name, ())}
+        for i in sorted(touched):
+            pos = pf.positions[i]
+            terms.append(_maint_term(pos, 1 if i in moving_set else 0, pf.assets[pos.margin_asset].ask_rate,
+                                     1 if pos.margin_asset in assets else 0, direction))
+        base = self.buffer - sum((t[0][0] for t in terms), ZERO)
+        return sweep(base, terms, direction)
+
+    # -- single-asset: one pool's buffer in its own asset units
+    def _pool(self, k_pool: int, moving: list[int], direction: int) -> Decimal | None:
+        pool = self.pools[k_pool]
+        members = [i for i in moving if self.pool_of.get(i) == k_pool]
+        slope = sum((self.pf.positions[i].side * self.pf.positions[i].quantity * self.pf.positions[i].mark_price
+                     for i in members), ZERO)
+        terms = [((ZERO, slope, ZERO), [])]
+        terms += [_maint_term(self.pf.positions[i], 1, ONE, 0, direction) for i in members]
+        base = pool["equity"] - pool["maint_margin"] - sum((t[0][0] for t in terms), ZERO)
+        return sweep(base, terms, direction)
+
+    def _account(self, moving: list[int], assets: set[str], direction: int) -> Decimal | None:
+        if self.pf.multi:
+            return self._multi(moving, assets, direction)
+        found = [s for k in {self.pool_of[i] for i in moving}
+                 if (s := self._pool(k, moving, direction)) is not None]
+        return min(found, key=abs) if found else None
+
+    def liquidation_price(self, index: int) -> Decimal | None:
+        """The mark of the position's symbol at which its account (or pool) reaches ratio 100 %."""
+        pf = self.pf
+        pos = pf.positions[index]
+        moving = [i for i, p in enumerate(pf.positions) if p.symbol == pos.symbol]
+        assets = {pos.base_asset} if pf.multi and pos.base_asset in pf.assets else set()
+        for direction in (-pos.side, pos.side):   # the losing side first
+            if pf.multi:
+                s = self._multi(moving, assets, direction)
+            else:
+                s = self._pool(self.pool_of[index], moving, direction)
+            if s is not None:
+                return pos.mark_price * (ONE + s)
+        return None
+
+    def liquidation_shock(self, shocked: set[str], direction: int) -> Decimal | None:
+        """The shock of the assets in `shocked` (prices and the marks on them) that brings ratio to 100 %."""
+        moving = [i for i, p in enumerate(self.pf.positions) if p.base_asset in shocked]
+        if not moving and not (self.pf.multi and shocked & set(self.pf.assets)):
+            return None
+        return self._account(moving, shocked, direction)
