@@ -42,16 +42,16 @@ def _decimal(text: str, what: str):
     try:
         return D(text)
     except NumberError as e:
-        raise click.BadParameter(f"{what} {e}") from None
+        raise InputFailure([f"{what} {e}"]) from None
 
 
 def parse_percent(text: str, what: str):
     """'-20%' or '+5.5%' -> Decimal fraction (-0.2, 0.055); more than -100 %."""
     if not text.endswith("%"):
-        raise click.BadParameter(f"{what}: {text!r} must be a percentage such as -20% or +5%")
+        raise InputFailure([f"{what}: {text!r} must be a percentage such as -20% or +5%"])
     fraction = _decimal(text[:-1], f"{what}: {text!r}") / 100
     if fraction <= -1:
-        raise click.BadParameter(f"{what}: {text} would take the price to zero or below")
+        raise InputFailure([f"{what}: {text} would take the price to zero or below"])
     return fraction
 
 
@@ -60,10 +60,10 @@ def _prices(ctx, param, values):
     for text in values:
         name, sep, value = text.partition("=")
         if not sep or not name:
-            raise click.BadParameter(f"{text!r} is not ASSET=VALUE, e.g. BTC=50000")
-        price = _decimal(value, f"{name}: price")
+            raise InputFailure([f"--price: {text!r} is not ASSET=VALUE, e.g. BTC=50000"])
+        price = _decimal(value, f"--price {name}:")
         if price <= 0:
-            raise click.BadParameter(f"{name}: price must be greater than 0 (got {value})")
+            raise InputFailure([f"--price {name}: must be greater than 0 (got {value})"])
         out.append((name, price))
     return tuple(out)
 
@@ -73,8 +73,8 @@ def _shocks(ctx, param, values):
     for text in values:
         name, sep, value = text.partition("=")
         if not sep or not name:
-            raise click.BadParameter(f"{text!r} is not ASSET=±N%, e.g. BTC=-20%")
-        out.append((name, parse_percent(value, name)))
+            raise InputFailure([f"--shock: {text!r} is not ASSET=±N%, e.g. BTC=-20%"])
+        out.append((name, parse_percent(value, f"--shock {name}")))
     return tuple(out)
 
 
@@ -163,10 +163,10 @@ def risk_cmd(ctx, portfolio, as_json, fail_on, compare):
 def _shock_range(ctx, param, value):
     parts = value.split(":")
     if len(parts) != 3 or not parts[0]:
-        raise click.BadParameter(f"{value!r} is not ASSET:FROM%:TO%, e.g. BTC:-50%:+50%")
-    low, high = parse_percent(parts[1], parts[0]), parse_percent(parts[2], parts[0])
+        raise InputFailure([f"--shock-range: {value!r} is not ASSET:FROM%:TO%, e.g. BTC:-50%:+50%"])
+    low, high = (parse_percent(p, f"--shock-range {parts[0]}") for p in parts[1:])
     if not low < high:
-        raise click.BadParameter(f"{value}: FROM must be below TO")
+        raise InputFailure([f"--shock-range {value}: FROM must be below TO"])
     return parts[0], low, high
 
 

@@ -36,3 +36,13 @@ def sample(name: str) -> str:
 def r8(x) -> Decimal:
     """Half-up to 8 places: how every JSON number is written."""
     return q8(Decimal(x) if not isinstance(x, Decimal) else x)
+
+
+def div(a, b) -> Decimal:
+    """a / b at the engine's precision (60 digits), for expectations worked out by hand."""
+    from decimal import localcontext
+
+    from mamcli.numbers import ENGINE_CONTEXT
+
+    with localcontext(ENGINE_CONTEXT):
+        return Decimal(a) / Decimal(b)
