@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from decimal import Decimal
 
 import click
 
@@ -125,7 +126,7 @@ def portfolio_command(name: str):
     """A subcommand taking PORTFOLIO and --json, the same everywhere."""
     def decorate(fn):
         fn = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")(fn)
-        fn = click.argument("portfolio", metavar="PORTFOLIO")(fn)
+        fn = click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO")(fn)
         fn = click.pass_context(fn)
         return main.command(name)(fn)
     return decorate
@@ -212,3 +213,162 @@ def switch_cmd(ctx, portfolio, as_json, to):
     from mamcli import engine
 
     run(ctx, portfolio, as_json, lambda pf: engine.switch_check(pf, to), lambda r: not r["allowed"])
+
+
+# ---------------------------------------------------------------------------------------------- import
+
+
+@main.command("import")
+@click.option("--account", "account", metavar="FILE", help="Saved body of GET /fapi/v2/account.")
+@click.option("--positions", "positions", metavar="FILE", help="Saved body of GET /fapi/v2/positionRisk (or v3).")
+@click.option("--index", "index", metavar="FILE", help="Saved body of GET /fapi/v1/assetIndex.")
+@click.option("--brackets", "brackets", metavar="FILE", help="Saved body of GET /fapi/v1/leverageBracket.")
+@click.option("--mode", "mode", metavar="FILE", help="Saved body of GET /fapi/v1/multiAssetsMargin.")
+@click.option("--live", is_flag=True, help="Fetch the five responses from Binance (MAMCLI_API_KEY and "
+                                           "MAMCLI_API_SECRET from the environment).")
+@click.option("--base-url", default=None, metavar="URL", help="With --live: the API root "
+                                                              "[default: https://fapi.binance.com].")
+@click.option("-o", "--output", default="-", metavar="PATH|-", show_default=True,
+              help="Where to write the portfolio; - is standard output.")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@click.pass_context
+def import_cmd(ctx, account, positions, index, brackets, mode, live, base_url, output, force):
+    """Turn Binance API responses into a portfolio file (written atomically, never over a file without --force).
+
+    A global --price ASSET=VALUE supplies or replaces an asset's price.
+    """
+    from mamcli import engine, importer
+    from mamcli.files import write_text
+    from mamcli.model import InputError
+    from mamcli.portfolio import load_text
+
+    files = {"account": account, "positions": positions, "index": index, "brackets": brackets, "mode": mode}
+    try:
+        if ctx.obj.shocks:
+            raise InputError(["import: --shock changes an account, it does not describe one; use --price"])
+        if live:
+            if any(files.values()):
+                raise InputError(["import: --live fetches the responses itself; give no saved files with it"])
+            from mamcli import live as live_api
+
+            payloads = live_api.fetch(base_url or live_api.DEFAULT_BASE_URL)
+        else:
+            if base_url:
+                raise InputError(["import: --base-url goes with --live"])
+            payloads = importer.Payloads()
+            for kind, path in files.items():
+                if path:
+                    payloads.add(kind, path, importer.read_json(path))
+        doc, totals = importer.build(payloads, dict(ctx.obj.prices))
+        text = importer.to_toml(doc)
+        pf = load_text(text, "<imported portfolio>", rules=ctx.obj.rules)
+        acct = engine.account(pf)
+        write_text(output, text, force=force)
+    except InputError as e:
+        raise InputFailure(e.problems) from None
+    from mamcli.numbers import fixed
+
+    notes = [f"equity {fixed(acct['equity_usd'], 2)} USD, maintenance {fixed(acct['maint_margin_usd'], 2)} USD"]
+    for field, ours in (("totalMarginBalance", acct["equity_usd"]), ("totalMaintMargin", acct["maint_margin_usd"])):
+        if field in totals:
+            theirs = totals[field]
+            agree = abs(theirs - ours) < Decimal("0.01")
+            notes.append(f"{field} {theirs} {'agrees' if agree else 'DIFFERS (check prices and haircuts)'}")
+    where = "" if output == "-" else f"wrote {output}: "
+    click.echo(f"mamcli: import: {where}{'; '.join(notes)}", err=True)
+
+
+# ---------------------------------------------------------------------------------------------- check
+
+
+class MonitoringCommand(click.Command):
+    """A command whose every failure, usage errors included, is UNKNOWN (exit 3) on standard output."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as e:
+            raise MonitoringUnknown(e.format_message()) from None
+
+
+class MonitoringUnknown(click.ClickException):
+    exit_code = 3
+
+    def show(self, file=None) -> None:
+        from mamcli.nagios import unknown_line
+
+        click.echo(unknown_line(self.message.replace("\n", " ")))
+
+
+@main.command("check", cls=MonitoringCommand)
+@click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO")
+@click.option("-w", "--warning", default="50", show_default=True, metavar="RANGE",
+              help="Warning range for the margin ratio in percent (Nagios syntax [@]start:end).")
+@click.option("-c", "--critical", default="80", show_default=True, metavar="RANGE",
+              help="Critical range for the margin ratio in percent.")
+@click.pass_context
+def check_cmd(ctx, portfolio, warning, critical):
+    """A Monitoring Plugins status line: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
+    from mamcli import engine, nagios
+    from mamcli.model import InputError
+    from mamcli.portfolio import load_portfolio
+
+    try:
+        w, c = nagios.Range(warning), nagios.Range(critical)
+        pf = engine.what_if(load_portfolio(portfolio, rules=ctx.obj.rules), ctx.obj.prices, ctx.obj.shocks)
+        code, line = nagios.status_line(engine.account(pf), w, c)
+    except InputError as e:
+        raise MonitoringUnknown("; ".join(e.problems)) from None
+    except ArithmeticError as e:
+        raise MonitoringUnknown(f"{portfolio}: numbers too large or too small ({type(e).__name__})") from None
+    click.echo(line)
+    ctx.exit(code)
+
+
+# ---------------------------------------------------------------------------------------------- init, rules
+
+
+@main.command("init")
+@click.argument("path", default="portfolio.toml", metavar="[PATH]")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+def init_cmd(path, force):
+    """Write a commented starter portfolio to PATH (default portfolio.toml; - for standard output)."""
+    import os
+
+    from mamcli.files import write_text
+    from mamcli.model import InputError
+
+    with open(os.path.join(os.path.dirname(__file__), "starter.toml"), encoding="utf-8") as f:
+        text = f.read()
+    try:
+        write_text(path, text, force=force)
+    except InputError as e:
+        raise InputFailure(e.problems) from None
+    if path != "-":
+        click.echo(f"mamcli: wrote {path}; edit it, then run: mamcli risk {path}", err=True)
+
+
+@main.command("rules")
+@click.argument("name", required=False, metavar="[NAME|PATH]")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+def rules_cmd(name, as_json):
+    """List the shipped rules profiles, or show one (a name or a path to your own file)."""
+    from mamcli.model import InputError
+    from mamcli.portfolio import SHIPPED_RULES, load_rules, resolve_rules
+    from mamcli.render import render
+
+    try:
+        names = [name] if name else list(SHIPPED_RULES)
+        profiles = [load_rules(*resolve_rules(n, None, "mamcli rules")) for n in names]
+    except InputError as e:
+        raise InputFailure(e.problems) from None
+    result = {"command": "rules", "profiles": [_profile_dict(p) for p in profiles], "detail": bool(name)}
+    click.echo(render(result, as_json))
+
+
+def _profile_dict(rules) -> dict:
+    return {"name": rules.name, "description": rules.description, "ltv_trigger": rules.ltv_trigger,
+            "bands": {"yellow": rules.yellow, "red": rules.red}, "contracts": sorted(rules.contracts),
+            "tiers": [{"name": t.name, "threshold_usd": t.threshold_usd, "thresholds": t.thresholds}
+                      for t in rules.tiers],
+            "assets": rules.assets}

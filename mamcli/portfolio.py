@@ -69,6 +69,10 @@ def read_toml(path: str, label: str) -> dict:
         raise InputError([f"{label}: cannot be read ({e.strerror or e})"]) from None
     if len(data) > MAX_FILE_BYTES:
         raise InputError([f"{label}: is larger than 256 MiB; that is not a portfolio"])
+    return parse_toml(data, label)
+
+
+def parse_toml(data: bytes, label: str) -> dict:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -248,7 +252,15 @@ def load_rules(path: str, label: str) -> Rules:
 def load_portfolio(path: str, rules: str | None = None) -> Portfolio:
     """Read and validate a portfolio file; `rules` (from --rules) wins over [account] rules."""
     label = "<stdin>" if path == "-" else path
-    doc = read_toml(path, label)
+    return build_portfolio(read_toml(path, label), label, None if path == "-" else os.path.dirname(path), rules)
+
+
+def load_text(text: str, label: str, rules: str | None = None) -> Portfolio:
+    """Validate a portfolio given as TOML text (what `mamcli import` is about to write)."""
+    return build_portfolio(parse_toml(text.encode("utf-8"), label), label, None, rules)
+
+
+def build_portfolio(doc: dict, label: str, folder: str | None, rules: str | None) -> Portfolio:
     p = Problems(label)
     assumptions: list[str] = []
     _unknown_keys(p, "", doc, TOP_KEYS)
@@ -262,7 +274,7 @@ def load_portfolio(path: str, rules: str | None = None) -> Portfolio:
     where = "--rules"
     if rules_arg is None:
         rules_arg = _text(p, "account", account, "rules")
-        base_dir = os.path.dirname(path) if path != "-" else None
+        base_dir = folder
         where = f"{label}: account.rules"
     rules_arg = rules_arg or "seed"
     rules_path, rules_label = resolve_rules(rules_arg, base_dir, where)

@@ -237,8 +237,32 @@ def _switch(r: dict, colour: bool) -> list[str]:
     return out
 
 
+def _rules(r: dict, colour: bool) -> list[str]:
+    if not r["detail"]:
+        rows = [[p["name"], p["description"]] for p in r["profiles"]]
+        return [_table(rows, ["profile", "description"], numeric_from=2),
+                "", "show one: mamcli rules NAME; use one: mamcli --rules NAME COMMAND PORTFOLIO"]
+    p = r["profiles"][0]
+    out = [f"rules {p['name']}: {p['description']}", "",
+           _pairs([["LTV trigger", plain(p["ltv_trigger"])],
+                   ["yellow from", pct(p["bands"]["yellow"])], ["red above", pct(p["bands"]["red"])],
+                   ["contracts", ", ".join(p["contracts"])]])]
+    tiers = []
+    for t in p["tiers"]:
+        parts = [f"{plain(v)} {a}" for a, v in t["thresholds"].items()]
+        if t["threshold_usd"] is not None:
+            parts.append(f"{plain(t['threshold_usd'])} USD (other assets)" if parts else f"{plain(t['threshold_usd'])} USD")
+        tiers.append([t["name"], ", ".join(parts) or "none"])
+    out += ["", "auto-exchange thresholds (first tier is the default):",
+            _table(tiers, ["tier", "threshold"], numeric_from=2)]
+    keys = ["haircut", "ask_buffer", "autoexchange_haircut", "autoexchange_ask_buffer"]
+    rows = [[a] + [plain(f[k]) if k in f else "—" for k in keys] for a, f in p["assets"].items()]
+    out += ["", _table(rows, ["asset", "haircut", "ask buffer", "AE haircut", "AE ask buffer"])]
+    return out
+
+
 _VIEWS = {"equity": _equity, "risk": _risk, "ltv": _ltv, "autoexchange": _autoexchange,
-          "switch-check": _switch, "stress": _stress}
+          "switch-check": _switch, "stress": _stress, "rules": _rules}
 
 
 def render(result: dict, as_json: bool, colour: bool = False, source: str | None = None) -> str:
@@ -246,4 +270,6 @@ def render(result: dict, as_json: bool, colour: bool = False, source: str | None
     if as_json:
         return to_json(result)
     body = _VIEWS[result["command"]](result, colour)
+    if "assumptions" not in result:
+        return "\n".join(body)
     return "\n".join([_header(result, source), ""] + body) + _assumptions(result)

@@ -1,0 +1,296 @@
+"""Real data in, alerts out: import (files and live), check, init, rules, MAMCLI_PORTFOLIO."""
+import hashlib
+import hmac
+import json
+import os
+import threading
+from decimal import Decimal as D
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+from click.testing import CliRunner
+from conftest import sample
+
+from mamcli import engine
+from mamcli.cli import main
+from mamcli.portfolio import load_portfolio
+
+PAYLOADS = Path(__file__).parent / "payloads"
+FILES_V2 = ["--account", str(PAYLOADS / "account_v2.json"), "--positions", str(PAYLOADS / "positionRisk_v2.json"),
+            "--index", str(PAYLOADS / "assetIndex.json"), "--brackets", str(PAYLOADS / "leverageBracket.json"),
+            "--mode", str(PAYLOADS / "multiAssetsMargin.json")]
+
+
+def invoke(*args, env=None):
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+# ------------------------------------------------------------------------------------------ import from files
+
+def test_import_v2_reproduces_the_account_totals(tmp_path):
+    out = tmp_path / "p.toml"
+    r = invoke("import", *FILES_V2, "-o", str(out))
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout == ""
+    assert "totalMarginBalance 5049.78000000 agrees" in r.stderr
+    assert "totalMaintMargin 54.00540000 agrees" in r.stderr
+    pf = load_portfolio(str(out))
+    acct = engine.account(pf)
+    # the payload's totals: 2,200 × 0.9999 + 0.05 × 57,000 = 5,049.78; (24 + 30) × 1.0001 = 54.0054
+    assert acct["equity_usd"] == D("5049.78") and acct["maint_margin_usd"] == D("54.0054")
+    assert pf.mode == "multi-asset"
+    assert [p.symbol for p in pf.positions] == ["BTCUSDT", "ETHUSDT"]       # the flat XRPUSDT row is skipped
+    assert [(p.side_name, p.quantity, p.leverage) for p in pf.positions] == [("long", D("0.1"), 10),
+                                                                             ("short", 2, 10)]
+    assert set(pf.assets) == {"USDT", "BTC"}                                  # BNB at 0 is left out
+    assert any("open_orders not given" in a for a in pf.assumptions)          # not in the payloads
+
+
+def test_import_v3_hedge_mode_matches_v2(tmp_path):
+    files = ["--account", str(PAYLOADS / "account_v2.json"), "--positions",
+             str(PAYLOADS / "positionRisk_v3_hedge.json"), "--index", str(PAYLOADS / "assetIndex.json"),
+             "--brackets", str(PAYLOADS / "leverageBracket.json")]
+    r = invoke("import", *files, "-o", "-")
+    assert r.exit_code == 0, r.stderr
+    v3 = r.stdout.replace('margin_asset = "USDT"\n', "")       # v3 names the margin asset
+    v2 = invoke("import", *FILES_V2, "-o", "-").stdout
+    assert v3 == v2     # LONG/SHORT rows, leverage from positionInitialMargin (6,000 / 600 = 10)
+
+
+def test_import_never_overwrites_without_force(tmp_path):
+    out = tmp_path / "p.toml"
+    out.write_text("mine")
+    r = invoke("import", *FILES_V2, "-o", str(out))
+    assert r.exit_code == 2 and r.stderr == f"mamcli: error: {out}: already exists; use --force to overwrite it\n"
+    assert out.read_text() == "mine"
+    assert invoke("import", *FILES_V2, "-o", str(out), "--force").exit_code == 0
+    assert out.read_text().startswith("# Imported by `mamcli import`")
+    assert [p.name for p in tmp_path.iterdir()] == ["p.toml"]                 # no temporary file left
+
+
+def test_every_command_works_on_an_import(tmp_path):
+    out = tmp_path / "p.toml"
+    invoke("import", *FILES_V2, "-o", str(out))
+    for command in ("equity", "risk", "ltv", "autoexchange", "switch-check"):
+        r = invoke(command, str(out), "--json")
+        assert r.exit_code in (0, 1) and json.loads(r.stdout)["command"] == command
+
+
+def test_missing_price_needs_an_explicit_price(tmp_path):
+    index = [row for row in json.loads((PAYLOADS / "assetIndex.json").read_text()) if row["symbol"] != "BTCUSD"]
+    (tmp_path / "index.json").write_text(json.dumps(index))
+    files = [f if "assetIndex" not in f else str(tmp_path / "index.json") for f in FILES_V2]
+    r = invoke("import", *files)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr == (f"mamcli: error: {tmp_path / 'index.json'}: BTC: no BTCUSD row in the asset index, so no "
+                        "price for BTC; give --price BTC=VALUE\n")
+    r = invoke("--price", "BTC=60000", "import", *files)
+    assert r.exit_code == 0 and "price = 60000" in r.stdout
+
+
+@pytest.mark.parametrize("name, content, option, message", [
+    ("garbage.json", "{not json", "--account", "garbage.json: not JSON: Expecting property name"),
+    ("index-as-account.json", None, "--account", "does not look like GET /fapi/v2/account (expected an 'assets' list)"),
+    ("no-mark.json", "no-mark", "--positions", "[0].markPrice: missing"),
+    ("bad-number.json", "bad-number", "--positions", "[0].positionAmt: expected a number, got the text 'lots'"),
+    ("mode.json", '{"multiAssets": true}', "--mode", "multiAssetsMargin: missing"),
+])
+def test_bad_payloads(tmp_path, name, content, option, message):
+    path = tmp_path / name
+    rows = json.loads((PAYLOADS / "positionRisk_v2.json").read_text())
+    if content is None:
+        path.write_text((PAYLOADS / "assetIndex.json").read_text())
+    elif content == "no-mark":
+        del rows[0]["markPrice"]
+        path.write_text(json.dumps(rows))
+    elif content == "bad-number":
+        rows[0]["positionAmt"] = "lots"
+        path.write_text(json.dumps(rows))
+    else:
+        path.write_text(content)
+    args = list(FILES_V2)
+    args[args.index(option) + 1] = str(path)
+    r = invoke("import", *args)
+    assert r.exit_code == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert message in r.stderr and str(path) in r.stderr
+    assert len(r.stderr.splitlines()) == 1
+
+
+def test_import_without_account():
+    r = invoke("import", "--index", str(PAYLOADS / "assetIndex.json"))
+    assert r.exit_code == 2 and "--account is required" in r.stderr
+
+
+# ------------------------------------------------------------------------------------------ import --live
+
+KEY, SECRET = "test-key-123", "test-secret-456"
+ROUTES = {"/fapi/v2/account": "account_v2.json", "/fapi/v2/positionRisk": "positionRisk_v2.json",
+          "/fapi/v1/assetIndex": "assetIndex.json", "/fapi/v1/leverageBracket": "leverageBracket.json",
+          "/fapi/v1/multiAssetsMargin": "multiAssetsMargin.json"}
+
+
+class FakeBinance(BaseHTTPRequestHandler):
+    seen: list = []
+
+    def log_message(self, *args):
+        pass
+
+    def _send(self, status, body):
+        data = json.dumps(body).encode() if not isinstance(body, bytes) else body
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        FakeBinance.seen.append(self.path)
+        if url.path not in ROUTES:
+            return self._send(404, {"code": -5000, "msg": "Path not found"})
+        if url.path != "/fapi/v1/assetIndex":
+            if self.headers.get("X-MBX-APIKEY") != KEY:
+                return self._send(401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."})
+            query, _, signature = url.query.rpartition("&signature=")
+            expected = hmac.new(SECRET.encode(), query.encode(), hashlib.sha256).hexdigest()
+            if "timestamp" not in dict(parse_qsl(query)) or signature != expected:
+                return self._send(400, {"code": -1022, "msg": "Signature for this request is not valid."})
+        self._send(200, (PAYLOADS / ROUTES[url.path]).read_bytes())
+
+
+@pytest.fixture
+def fake_binance():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeBinance)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    FakeBinance.seen = []
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_live_import_signs_its_requests(fake_binance, tmp_path):
+    out = tmp_path / "live.toml"
+    env = {"MAMCLI_API_KEY": KEY, "MAMCLI_API_SECRET": SECRET}
+    r = invoke("import", "--live", "--base-url", fake_binance, "-o", str(out), env=env)
+    assert r.exit_code == 0, r.stderr
+    assert out.read_text() == invoke("import", *FILES_V2, "-o", "-").stdout
+    assert len(FakeBinance.seen) == 5
+    assert SECRET not in r.stdout + r.stderr + out.read_text() + " ".join(FakeBinance.seen)
+
+
+def test_live_import_wrong_secret_shows_binance_error(fake_binance):
+    env = {"MAMCLI_API_KEY": KEY, "MAMCLI_API_SECRET": "wrong"}
+    r = invoke("import", "--live", "--base-url", fake_binance, env=env)
+    assert (r.exit_code, r.stdout) == (2, "")
+    assert r.stderr == ("mamcli: error: GET /fapi/v2/account: Binance error -1022: "
+                        "Signature for this request is not valid.\n")
+
+
+def test_live_import_wrong_key(fake_binance):
+    env = {"MAMCLI_API_KEY": "nope", "MAMCLI_API_SECRET": SECRET}
+    r = invoke("import", "--live", "--base-url", fake_binance, env=env)
+    assert r.exit_code == 2 and "Binance error -2015" in r.stderr
+
+
+def test_live_import_needs_both_variables():
+    r = invoke("import", "--live", env={"MAMCLI_API_KEY": KEY, "MAMCLI_API_SECRET": None})
+    assert r.exit_code == 2 and r.stderr == ("mamcli: error: import --live: MAMCLI_API_SECRET not set (the key "
+                                             "and secret are read from the environment only)\n")
+
+
+def test_live_import_network_failure():
+    import socket
+
+    with socket.socket() as s:        # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {"MAMCLI_API_KEY": KEY, "MAMCLI_API_SECRET": SECRET}
+    r = invoke("import", "--live", "--base-url", f"http://127.0.0.1:{port}", env=env)
+    assert r.exit_code == 2 and r.stdout == ""
+    assert r.stderr.startswith("mamcli: error: GET /fapi/v2/account: cannot reach the server")
+
+
+# ------------------------------------------------------------------------------------------ check
+
+@pytest.mark.parametrize("name, args, code, line", [
+    ("hedged.toml", [], 0, "MAMCLI OK - margin ratio 1.07% (green), equity 5049.78 USD | "
+                           "margin_ratio=1.07%;50;80;0;100 equity_usd=5049.78 maint_margin_usd=54.01"),
+    ("red-band.toml", [], 2, "MAMCLI CRITICAL - margin ratio 87.22% (red), equity 5389.00 USD | "
+                             "margin_ratio=87.22%;50;80;0;100 equity_usd=5389.00 maint_margin_usd=4700.47"),
+    ("red-band.toml", ["-w", "80", "-c", "90"], 1, "MAMCLI WARNING - margin ratio 87.22% (red)"),
+    ("red-band.toml", ["-w", "@80:90", "-c", "95"], 1, "MAMCLI WARNING"),       # inside 80…90
+    ("red-band.toml", ["-w", "~:95", "-c", "~:99"], 0, "MAMCLI OK"),
+    ("hedged.toml", ["-w", "5:", "-c", "1:"], 1, "MAMCLI WARNING"),            # below 5 %
+])
+def test_check_statuses(name, args, code, line):
+    r = invoke("check", sample(name), *args)
+    assert r.exit_code == code
+    assert r.stdout.startswith(line) and r.stdout.count("\n") == 1
+
+
+def test_check_unbounded_ratio_is_critical(write):
+    path = write("""
+        [assets.USDT]
+        balance = 10
+        price = 1
+        [[positions]]
+        symbol = "BTCUSDT"
+        side = "long"
+        quantity = 1
+        entry_price = 100
+        mark_price = 50
+        maint_margin_rate = 0.01
+    """)
+    r = invoke("check", path)
+    assert r.exit_code == 2 and "margin ratio unbounded (liquidation)" in r.stdout and "margin_ratio=U;" in r.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["nope.toml"], "MAMCLI UNKNOWN - nope.toml: no such file"),
+    ([sample("hedged.toml"), "-w", "abc"], "MAMCLI UNKNOWN - range 'abc': expected a number"),
+    ([sample("hedged.toml"), "-w", "20:10"], "MAMCLI UNKNOWN - range '20:10': start is above end"),
+    ([], "MAMCLI UNKNOWN - Missing argument 'PORTFOLIO'."),
+    ([sample("hedged.toml"), "--bogus"], "MAMCLI UNKNOWN - No such option '--bogus'"),
+])
+def test_check_unknown(args, message):
+    r = invoke("check", *args, env={"MAMCLI_PORTFOLIO": None})
+    assert r.exit_code == 3 and r.stdout.startswith(message)
+
+
+# ------------------------------------------------------------------------------------------ init, rules, env
+
+def test_init_writes_a_starter_that_works(tmp_path):
+    path = tmp_path / "portfolio.toml"
+    r = invoke("init", str(path))
+    assert r.exit_code == 0 and r.stderr == f"mamcli: wrote {path}; edit it, then run: mamcli risk {path}\n"
+    assert "# " in path.read_text()
+    risk = invoke("risk", str(path), "--json")
+    assert risk.exit_code == 0 and json.loads(risk.stdout)["band"] == "green"
+    again = invoke("init", str(path))
+    assert again.exit_code == 2 and "already exists; use --force" in again.stderr
+    assert invoke("init", str(path), "--force").exit_code == 0
+
+
+def test_init_default_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert invoke("init").exit_code == 0 and (tmp_path / "portfolio.toml").exists()
+
+
+def test_rules_list_and_show():
+    r = invoke("rules")
+    assert r.exit_code == 0 and "seed" in r.stdout and "binance-2025" in r.stdout
+    r = invoke("rules", "binance-2025")
+    assert "vip2" in r.stdout and "-10,000 USDT, -10,000 USDC, -0.1 BTC" in r.stdout
+    doc = json.loads(invoke("rules", "seed", "--json").stdout, parse_float=D)
+    assert doc["profiles"][0]["tiers"][1] == {"name": "vip", "threshold_usd": -5000, "thresholds": {}}
+    assert invoke("rules", "nope").exit_code == 2
+
+
+def test_portfolio_from_the_environment():
+    r = invoke("risk", "--json", env={"MAMCLI_PORTFOLIO": sample("red-band.toml")})
+    assert r.exit_code == 1 and json.loads(r.stdout)["band"] == "red"
+    r = invoke("check", env={"MAMCLI_PORTFOLIO": sample("hedged.toml")})
+    assert r.exit_code == 0 and r.stdout.startswith("MAMCLI OK")
