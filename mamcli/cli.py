@@ -106,7 +106,7 @@ def run(ctx: click.Context, portfolio: str, as_json: bool, compute, alert) -> No
     """Load, compute, print, exit: the whole life of every command."""
     from mamcli.engine import what_if
     from mamcli.portfolio import InputError, load_portfolio
-    from mamcli.render import render
+    from mamcli.render import write
 
     source = "<stdin>" if portfolio == "-" else portfolio
     try:
@@ -118,7 +118,7 @@ def run(ctx: click.Context, portfolio: str, as_json: bool, compute, alert) -> No
     except ArithmeticError as e:
         raise InputFailure([f"{source}: numbers too large or too small to compute exactly "
                             f"({type(e).__name__})"]) from None
-    click.echo(render(result, as_json, colour=_colour() and not as_json, source=source))
+    write(result, as_json, sys.stdout, colour=_colour() and not as_json, source=source)
     ctx.exit(1 if alert(result) else 0)
 
 

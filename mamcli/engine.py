@@ -198,12 +198,8 @@ def risk(pf: Portfolio) -> dict:
     result = _head("risk", pf)
     result.update({k: acct[k] for k in ("equity_usd", "maint_margin_usd", "margin_ratio", "band",
                                          "buffer_usd", "positions")})
-    cache: dict[tuple, Decimal | None] = {}
-    for i, (row, pos) in enumerate(zip(result["positions"], pf.positions)):
-        key = (pos.symbol, pos.side, solver.pool_of.get(i))
-        if key not in cache:
-            cache[key] = solver.liquidation_price(i)
-        row["liquidation_price"] = cache[key]
+    for i, row in enumerate(result["positions"]):
+        row["liquidation_price"] = solver.liquidation_price(i)
     if not pf.multi:
         result["pools"] = [{k: p[k] for k in ("pool", "asset", "margin_type", "equity", "maint_margin",
                                               "margin_ratio", "band", "buffer")} for p in acct["pools"]]

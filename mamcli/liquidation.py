@@ -57,34 +57,44 @@ def _first_root(p: Poly, lo: Decimal, hi: Decimal | None, direction: int) -> Dec
     return best
 
 
-def sweep(base: Decimal, terms: list[tuple[Poly, list]], direction: int) -> Decimal | None:
+def sweep(base: Decimal, terms: list, direction: int) -> Decimal | None:
     """First s in the direction where base + Σ terms reaches 0; 0 if it is there already; None if never.
 
-    Each term is (poly at s = 0+, [(breakpoint, poly after it), …]) for this direction.
+    Each term has `first` (its polynomial just past s = 0 in the direction), `breaks` ([(s, key), …]) and
+    `after(key)`, the polynomial past that breakpoint.  Polynomials past a breakpoint are built only when
+    the sweep gets there, which for most terms is never.
     """
-    cur = [base, ZERO, ZERO]
+    c0, c1, c2 = base, ZERO, ZERO
     active = []
     events = []
-    for i, (poly, breaks) in enumerate(terms):
-        for k in range(3):
-            cur[k] += poly[k]
-        active.append(poly)
-        events.extend((s, i, after) for s, after in breaks if direction * s > 0 and s > -ONE)
-    if _eval(cur, ZERO) <= 0:
+    for i, term in enumerate(terms):
+        p = term.first
+        c0 += p[0]
+        c1 += p[1]
+        c2 += p[2]
+        active.append(p)
+        for s, key in term.breaks:
+            if direction * s > 0 and s > -ONE:
+                events.append((direction * s, s, i, key))
+    cur = [c0, c1, c2]
+    if c0 <= 0:
         return ZERO
-    events.sort(key=lambda e: direction * e[0])
+    events.sort(key=lambda e: e[0])
     lo = ZERO
     n = len(events)
     j = 0
     while j < n:
-        s = events[j][0]
+        s = events[j][1]
         root = _first_root(tuple(cur), lo, s, direction)
         if root is not None:
             return root
-        while j < n and events[j][0] == s:
-            _, i, after = events[j]
-            for k in range(3):
-                cur[k] += after[k] - active[i][k]
+        while j < n and events[j][1] == s:
+            _, _, i, key = events[j]
+            after = terms[i].after(key)
+            before = active[i]
+            cur[0] += after[0] - before[0]
+            cur[1] += after[1] - before[1]
+            cur[2] += after[2] - before[2]
             active[i] = after
             j += 1
         if _eval(cur, s) <= 0:               # a jump at an inconsistent bracket floor
@@ -95,43 +105,74 @@ def sweep(base: Decimal, terms: list[tuple[Poly, list]], direction: int) -> Deci
 
 # ---------------------------------------------------------------------------------------------- terms
 
-def _asset_term(mb0: Decimal, k: Decimal, asset, delta: int, direction: int) -> tuple[Poly, list]:
-    def poly(rate):
-        return (rate * mb0, rate * (k + mb0 * delta), rate * k * delta)
+class _Fixed:
+    """A term that is one polynomial everywhere."""
 
-    positive = (mb0 > 0) or (mb0 == 0 and k * direction >= 0)
-    first = poly(asset.bid_rate if positive else asset.ask_rate)
-    breaks = []
-    if k != 0:
-        s0 = -mb0 / k
-        if direction * s0 > 0:
-            breaks.append((s0, poly(asset.ask_rate if positive else asset.bid_rate)))
-    return first, breaks
+    __slots__ = ("first", "breaks")
+
+    def __init__(self, poly: Poly):
+        self.first = poly
+        self.breaks = ()
 
 
-def _maint_term(pos: Position, eps: int, rate: Decimal, delta: int, direction: int) -> tuple[Poly, list]:
-    """−rate·(1 + δs)·(mmr·n0·(1 + εs) − cum): the position's maintenance, subtracted from the buffer."""
-    n0 = pos.quantity * pos.mark_price
-    n1 = n0 * eps
+class _Collateral:
+    """An asset's collateral (mb0 + k·s)(1 + δ·s) × rate; the rate flips between bid and ask at mb = 0."""
 
-    def poly(mmr, cum):
-        a0 = mmr * n0 - cum
-        a1 = mmr * n1
-        return (-rate * a0, -rate * (a1 + a0 * delta), -rate * a1 * delta)
+    __slots__ = ("mb0", "k", "delta", "first", "breaks", "_other")
 
-    if pos.maint_margin_rate is not None or eps == 0:
-        return poly(*pos.maint_terms()), []
-    table = pos.brackets
-    i = max(j for j, b in enumerate(table) if j == 0 or n0 >= b.floor)
-    first = poly(table[i].mmr, table[i].cum)
-    breaks = []
-    if direction < 0:
-        for j in range(i, 0, -1):
-            breaks.append((table[j].floor / n0 - ONE, poly(table[j - 1].mmr, table[j - 1].cum)))
-    else:
-        for j in range(i + 1, len(table)):
-            breaks.append((table[j].floor / n0 - ONE, poly(table[j].mmr, table[j].cum)))
-    return first, breaks
+    def __init__(self, mb0: Decimal, k: Decimal, asset, delta: int, direction: int):
+        self.mb0, self.k, self.delta = mb0, k, delta
+        positive = (mb0 > 0) or (mb0 == 0 and k * direction >= 0)
+        self.first = self._poly(asset.bid_rate if positive else asset.ask_rate)
+        self._other = asset.ask_rate if positive else asset.bid_rate
+        self.breaks = ()
+        if k != 0:
+            s0 = -mb0 / k
+            if direction * s0 > 0:
+                self.breaks = ((s0, None),)
+
+    def _poly(self, rate: Decimal) -> Poly:
+        return (rate * self.mb0, rate * (self.k + self.mb0 * self.delta), rate * self.k * self.delta)
+
+    def after(self, key) -> Poly:
+        return self._poly(self._other)
+
+
+class _Maintenance:
+    """A position's maintenance −rate·(1 + δs)·(mmr·n0·(1 + εs) − cum), changing bracket at its floors."""
+
+    __slots__ = ("n0", "n1", "rate", "delta", "table", "first", "breaks")
+
+    def __init__(self, pos: Position, eps: int, rate: Decimal, delta: int, direction: int):
+        self.n0 = n0 = pos.quantity * pos.mark_price
+        self.n1 = n0 * eps
+        self.rate, self.delta = rate, delta
+        self.table = pos.brackets
+        if pos.maint_margin_rate is not None or eps == 0:
+            self.first = self._poly(*pos.maint_terms())
+            self.breaks = ()
+            return
+        table = pos.brackets
+        i = 0
+        for j in range(1, len(table)):
+            if n0 >= table[j].floor:
+                i = j
+        self.first = self._poly(table[i].mmr, table[i].cum)
+        if direction < 0:   # below floor j the bracket j − 1 applies
+            self.breaks = tuple((table[j].floor / n0 - ONE, j - 1) for j in range(i, 0, -1))
+        else:               # from floor j up the bracket j applies
+            self.breaks = tuple((table[j].floor / n0 - ONE, j) for j in range(i + 1, len(table)))
+
+    def _poly(self, mmr: Decimal, cum: Decimal) -> Poly:
+        a0 = mmr * self.n0 - cum
+        a1 = mmr * self.n1
+        r = self.rate
+        d = self.delta
+        return (-r * a0, -r * (a1 + a0 * d), -r * a1 * d)
+
+    def after(self, j: int) -> Poly:
+        b = self.table[j]
+        return self._poly(b.mmr, b.cum)
 
 
 class Solver:
@@ -144,8 +185,13 @@ class Solver:
         self.buffer = account["equity_usd"] - account["maint_margin_usd"]
         self.upnl = cross_upnl(pf)
         self.by_margin: dict[str, list[int]] = {}
+        self.by_symbol: dict[str, list[int]] = {}
+        self.by_base: dict[str | None, list[int]] = {}
         for i, pos in enumerate(pf.positions):
             self.by_margin.setdefault(pos.margin_asset, []).append(i)
+            self.by_symbol.setdefault(pos.symbol, []).append(i)
+            self.by_base.setdefault(pos.base_asset, []).append(i)
+        self._moves: dict[tuple, Decimal | None] = {}
         self.pools = pools(pf) if not pf.multi else []
         self.pool_of: dict[int, int] = {}
         iso = 0
@@ -169,14 +215,14 @@ class Solver:
         terms = []
         for name in set(k) | (assets & set(pf.assets)):
             a = pf.assets[name]
-            terms.append(_asset_term(a.balance + self.upnl[name], k.get(name, ZERO), a,
+            terms.append(_Collateral(a.balance + self.upnl[name], k.get(name, ZERO), a,
                                      1 if name in assets else 0, direction))
         touched = moving_set | {i for name in assets for i in self.by_margin.get(name, ())}
-        for i in sorted(touched):
+        for i in touched:
             pos = pf.positions[i]
-            terms.append(_maint_term(pos, 1 if i in moving_set else 0, pf.assets[pos.margin_asset].ask_rate,
-                                     1 if pos.margin_asset in assets else 0, direction))
-        base = self.buffer - sum((t[0][0] for t in terms), ZERO)
+            terms.append(_Maintenance(pos, 1 if i in moving_set else 0, pf.assets[pos.margin_asset].ask_rate,
+                                      1 if pos.margin_asset in assets else 0, direction))
+        base = self.buffer - sum((t.first[0] for t in terms), ZERO)
         return sweep(base, terms, direction)
 
     # -- single-asset: one pool's buffer in its own asset units
@@ -185,9 +231,9 @@ class Solver:
         members = [i for i in moving if self.pool_of.get(i) == k_pool]
         slope = sum((self.pf.positions[i].side * self.pf.positions[i].quantity * self.pf.positions[i].mark_price
                      for i in members), ZERO)
-        terms = [((ZERO, slope, ZERO), [])]
-        terms += [_maint_term(self.pf.positions[i], 1, ONE, 0, direction) for i in members]
-        base = pool["equity"] - pool["maint_margin"] - sum((t[0][0] for t in terms), ZERO)
+        terms = [_Fixed((ZERO, slope, ZERO))]
+        terms += [_Maintenance(self.pf.positions[i], 1, ONE, 0, direction) for i in members]
+        base = pool["equity"] - pool["maint_margin"] - sum((t.first[0] for t in terms), ZERO)
         return sweep(base, terms, direction)
 
     def _account(self, moving: list[int], assets: set[str], direction: int) -> Decimal | None:
@@ -199,22 +245,29 @@ class Solver:
 
     def liquidation_price(self, index: int) -> Decimal | None:
         """The mark of the position's symbol at which its account (or pool) reaches ratio 100 %."""
-        pf = self.pf
-        pos = pf.positions[index]
-        moving = [i for i, p in enumerate(pf.positions) if p.symbol == pos.symbol]
-        assets = {pos.base_asset} if pf.multi and pos.base_asset in pf.assets else set()
+        pos = self.pf.positions[index]
         for direction in (-pos.side, pos.side):   # the losing side first
-            if pf.multi:
-                s = self._multi(moving, assets, direction)
-            else:
-                s = self._pool(self.pool_of[index], moving, direction)
+            s = self._symbol_move(index, direction)
             if s is not None:
                 return pos.mark_price * (ONE + s)
         return None
 
+    def _symbol_move(self, index: int, direction: int) -> Decimal | None:
+        pf = self.pf
+        pos = pf.positions[index]
+        key = (pos.symbol, direction, self.pool_of.get(index))
+        if key not in self._moves:
+            moving = self.by_symbol[pos.symbol]
+            if pf.multi:
+                assets = {pos.base_asset} if pos.base_asset in pf.assets else set()
+                self._moves[key] = self._multi(moving, assets, direction)
+            else:
+                self._moves[key] = self._pool(self.pool_of[index], moving, direction)
+        return self._moves[key]
+
     def liquidation_shock(self, shocked: set[str], direction: int) -> Decimal | None:
         """The shock of the assets in `shocked` (prices and the marks on them) that brings ratio to 100 %."""
-        moving = [i for i, p in enumerate(self.pf.positions) if p.base_asset in shocked]
+        moving = sorted(i for name in shocked for i in self.by_base.get(name, ()))
         if not moving and not (self.pf.multi and shocked & set(self.pf.assets)):
             return None
         return self._account(moving, shocked, direction)

@@ -81,15 +81,14 @@ def _type_name(value) -> str:
 
 def q8(d: Decimal) -> Decimal:
     """Round half-up to 8 decimal places, the precision of every JSON number mamcli writes."""
-    with localcontext(ENGINE_CONTEXT):
-        q = d.quantize(EIGHT_PLACES, rounding=ROUND_HALF_UP)
+    q = d.quantize(EIGHT_PLACES, rounding=ROUND_HALF_UP, context=ENGINE_CONTEXT)
     return q + 0 if q == 0 else q
 
 
 def json_number(d: Decimal) -> str:
     """The JSON text of a Decimal: rounded half-up to 8 places, no exponent, no trailing zeros."""
-    q = q8(d)
-    if q == 0:
+    q = d.quantize(EIGHT_PLACES, rounding=ROUND_HALF_UP, context=ENGINE_CONTEXT)
+    if not q:
         return "0"
     text = format(q, "f")
     if "." in text:

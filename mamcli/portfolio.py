@@ -410,8 +410,15 @@ def _load_brackets(p: Problems, doc: dict) -> dict[str, tuple[Bracket, ...]]:
     return out
 
 
-def _split_symbol(symbol: str, assets) -> tuple[str | None, str | None]:
+def _split_symbol(symbol: str, assets, cache: dict) -> tuple[str | None, str | None]:
     """(base, quote) of a symbol such as BTCUSDT or BTCUSDT_250328, the quote being a listed asset."""
+    if symbol in cache:
+        return cache[symbol]
+    cache[symbol] = _split(symbol, assets)
+    return cache[symbol]
+
+
+def _split(symbol: str, assets) -> tuple[str | None, str | None]:
     core = symbol.split("_", 1)[0]
     quotes = sorted((a for a in assets if core.endswith(a) and len(core) > len(a)), key=len, reverse=True)
     if not quotes:
@@ -426,6 +433,7 @@ def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Positio
         p.add("positions", "must be an array of [[positions]] tables")
         return []
     out = []
+    splits: dict = {}
     for i, row in enumerate(raw, 1):
         key = f"positions[{i}]"
         _unknown_keys(p, f"{key}.", row, POSITION_KEYS)
@@ -446,7 +454,7 @@ def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Positio
         margin_asset = _text(p, key, row, "margin_asset")
         if symbol is None:
             continue
-        base, quote = _split_symbol(symbol, assets)
+        base, quote = _split_symbol(symbol, assets, splits)
         if margin_asset is None:
             margin_asset = quote
             if margin_asset is None:

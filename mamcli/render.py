@@ -13,35 +13,70 @@ from mamcli.numbers import fixed, json_number, plain
 # ---------------------------------------------------------------------------------------------- JSON
 
 
-def to_json(value) -> str:
-    import json  # only on the JSON path
+def write_json(value, out) -> None:
+    """Write the JSON text of a result (indent 2) to `out`, flushing as it goes so a large result is
+    streamed rather than built whole in memory."""
+    from json.encoder import encode_basestring  # the C string encoder; only on the JSON path
 
-    def enc(v, indent: str) -> str:
-        if v is None:
-            return "null"
-        if v is True:
-            return "true"
-        if v is False:
-            return "false"
+    parts: list[str] = []
+    keys: dict[str, str] = {}
+
+    def enc(v, indent: str) -> None:
         if isinstance(v, Decimal):
-            return json_number(v)
-        if isinstance(v, int):
-            return str(v)
-        if isinstance(v, str):
-            return json.dumps(v, ensure_ascii=False)
-        inner = indent + "  "
-        if isinstance(v, dict):
+            parts.append(json_number(v))
+        elif v is None:
+            parts.append("null")
+        elif v is True:
+            parts.append("true")
+        elif v is False:
+            parts.append("false")
+        elif isinstance(v, int):
+            parts.append(str(v))
+        elif isinstance(v, str):
+            parts.append(encode_basestring(v))
+        elif isinstance(v, dict):
             if not v:
-                return "{}"
-            items = [f"{inner}{json.dumps(str(k), ensure_ascii=False)}: {enc(x, inner)}" for k, x in v.items()]
-            return "{\n" + ",\n".join(items) + "\n" + indent + "}"
-        if isinstance(v, (list, tuple)):
+                parts.append("{}")
+                return
+            inner = indent + "  "
+            sep = "{\n" + inner
+            for k, x in v.items():
+                text = keys.get(k)
+                if text is None:
+                    text = keys[k] = encode_basestring(str(k)) + ": "
+                parts.append(sep)
+                parts.append(text)
+                enc(x, inner)
+                sep = ",\n" + inner
+            parts.append("\n" + indent + "}")
+        elif isinstance(v, (list, tuple)):
             if not v:
-                return "[]"
-            return "[\n" + ",\n".join(inner + enc(x, inner) for x in v) + "\n" + indent + "]"
-        raise TypeError(f"cannot write {type(v).__name__} as JSON")  # a float here is a bug
+                parts.append("[]")
+                return
+            inner = indent + "  "
+            sep = "[\n" + inner
+            for x in v:
+                parts.append(sep)
+                enc(x, inner)
+                sep = ",\n" + inner
+                if len(parts) > 8192:
+                    out.write("".join(parts))
+                    parts.clear()
+            parts.append("\n" + indent + "]")
+        else:
+            raise TypeError(f"cannot write {type(v).__name__} as JSON")  # a float here is a bug
 
-    return enc(value, "")
+    enc(value, "")
+    parts.append("\n")
+    out.write("".join(parts))
+
+
+def to_json(value) -> str:
+    import io
+
+    out = io.StringIO()
+    write_json(value, out)
+    return out.getvalue()[:-1]
 
 
 # ---------------------------------------------------------------------------------------------- cells
@@ -263,6 +298,14 @@ def _rules(r: dict, colour: bool) -> list[str]:
 
 _VIEWS = {"equity": _equity, "risk": _risk, "ltv": _ltv, "autoexchange": _autoexchange,
           "switch-check": _switch, "stress": _stress, "rules": _rules}
+
+
+def write(result: dict, as_json: bool, out, colour: bool = False, source: str | None = None) -> None:
+    """Write the rendering of a result and a final newline to the text stream `out`."""
+    if as_json:
+        write_json(result, out)
+    else:
+        out.write(render(result, False, colour, source) + "\n")
 
 
 def render(result: dict, as_json: bool, colour: bool = False, source: str | None = None) -> str:
