@@ -298,14 +298,24 @@ def test_usage_errors_exit_2():
 
 # ------------------------------------------------------------------------------------------ start-up
 
-def test_json_path_imports_neither_tabulate_nor_metadata():
-    code = ("import sys\nfrom mamcli.cli import main\n"
-            "try:\n    main(['risk', sys.argv[1], '--json'])\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in sys.modules if m in ('tabulate', 'importlib.metadata')), file=sys.stderr)")
-    r = subprocess.run([sys.executable, "-c", code, sample("hedged.toml")], capture_output=True, text=True,
+PROBE = ("import sys, io\nfrom mamcli.cli import main\nsys.stdout = io.StringIO()\n"
+         "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+         "print(sorted(m for m in sys.modules if m in ('tabulate', 'importlib.metadata')), file=sys.stderr)")
+
+
+@pytest.mark.parametrize("args, banned", [
+    ([c, sample("hedged.toml"), "--json"], "['tabulate', 'importlib.metadata']") for c in COMMANDS] + [
+    ([c, sample("hedged.toml")], "['importlib.metadata']") for c in COMMANDS] + [
+    (["stress", sample("hedged.toml"), "--shock-range", "BTC:-10%:+10%", "--json"], "['tabulate', 'importlib.metadata']"),
+    (["check", sample("hedged.toml")], "['tabulate', 'importlib.metadata']"),
+    (["rules", "--json"], "['tabulate', 'importlib.metadata']"),
+])
+def test_start_up_imports(args, banned):
+    """The JSON path never imports tabulate; no command reads package metadata (only --version does)."""
+    r = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
                        env={**os.environ, "PYTHONPATH": str(ROOT)})
-    assert r.stderr.strip().splitlines()[-1] == "[]"
-    assert json.loads(r.stdout)["command"] == "risk"
+    loaded = eval(r.stderr.strip().splitlines()[-1])
+    assert not set(loaded) & set(eval(banned)), loaded
 
 
 def test_importing_the_cli_loads_no_engine_or_tabulate():
