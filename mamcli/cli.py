@@ -79,8 +79,52 @@ def _shocks(ctx, param, values):
     return tuple(out)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(package_name="mamcli", prog_name="mamcli", message="%(prog)s %(version)s")
+class _PlainHelp:
+    """Click builds -h/--help on every run with a gettext-translated help text, and gettext imports locale:
+    1.8 ms of every cron call. The same option with a plain English text, built once."""
+
+    def get_help_option(self, ctx):
+        names = self.get_help_option_names(ctx)
+        if not names or not self.add_help_option:
+            return None
+        option = getattr(self, "_plain_help", None)
+        if option is None:
+            def show(ctx, param, value):
+                if value and not ctx.resilient_parsing:
+                    click.echo(ctx.get_help(), color=ctx.color)
+                    ctx.exit()
+
+            option = self._plain_help = click.Option(names, is_flag=True, is_eager=True, expose_value=False,
+                                                     callback=show, help="Show this message and exit.")
+        return option
+
+
+class Command(_PlainHelp, click.Command):
+    pass
+
+
+class Group(_PlainHelp, click.Group):
+    command_class = Command
+
+
+def _version(ctx: click.Context, param, value) -> None:
+    """--version: the only path that reads package metadata (click.version_option would also import
+    locale through gettext at start-up, 1.8 ms on every run)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        text = version("mamcli")
+    except PackageNotFoundError:
+        text = "unknown (not installed)"
+    click.echo(f"mamcli {text}")
+    ctx.exit(0)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the version and exit.")
 @click.option("--rules", metavar="NAME|PATH",
               help="Rules profile: a shipped name (seed, binance-2025) or a TOML file. "
                    "Overrides [account] rules.")
@@ -281,7 +325,7 @@ def import_cmd(ctx, account, positions, index, brackets, mode, live, base_url, o
 # ---------------------------------------------------------------------------------------------- check
 
 
-class MonitoringCommand(click.Command):
+class MonitoringCommand(Command):
     """A command whose every failure, usage errors included, is UNKNOWN (exit 3) on standard output."""
 
     def make_context(self, info_name, args, parent=None, **extra):
