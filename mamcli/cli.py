@@ -56,27 +56,31 @@ def parse_percent(text: str, what: str):
     return fraction
 
 
-def _prices(ctx, param, values):
+def _assignments(values, option: str, form: str, convert) -> tuple:
+    """('BTC=50000', …) -> ((name, convert(name, value)), …) for --price and --shock."""
     out = []
     for text in values:
         name, sep, value = text.partition("=")
         if not sep or not name:
-            raise InputFailure([f"--price: {text!r} is not ASSET=VALUE, e.g. BTC=50000"])
-        price = _decimal(value, f"--price {name}:")
-        if price <= 0:
-            raise InputFailure([f"--price {name}: must be greater than 0 (got {value})"])
-        out.append((name, price))
+            raise InputFailure([f"{option}: {text!r} is not {form}"])
+        out.append((name, convert(name, value)))
     return tuple(out)
+
+
+def _price(name: str, value: str):
+    price = _decimal(value, f"--price {name}:")
+    if price <= 0:
+        raise InputFailure([f"--price {name}: must be greater than 0 (got {value})"])
+    return price
+
+
+def _prices(ctx, param, values):
+    return _assignments(values, "--price", "ASSET=VALUE, e.g. BTC=50000", _price)
 
 
 def _shocks(ctx, param, values):
-    out = []
-    for text in values:
-        name, sep, value = text.partition("=")
-        if not sep or not name:
-            raise InputFailure([f"--shock: {text!r} is not ASSET=±N%, e.g. BTC=-20%"])
-        out.append((name, parse_percent(value, f"--shock {name}")))
-    return tuple(out)
+    return _assignments(values, "--shock", "ASSET=±N%, e.g. BTC=-20%",
+                        lambda name, value: parse_percent(value, f"--shock {name}"))
 
 
 class _PlainHelp:

@@ -13,7 +13,7 @@ Every problem is collected and reported at once, each naming the file and the fi
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from mamcli.model import InputError
 from mamcli.numbers import ZERO, D, NumberError
@@ -172,7 +172,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         if leverage is None:
             im = c.number(pos_label, key, row, "positionInitialMargin", required=False)
             if im and mark:
-                leverage = (abs(amount) * mark / im).quantize(Decimal(1))
+                leverage = (abs(amount) * mark / im).quantize(Decimal(1), rounding=ROUND_HALF_UP)
         if leverage is not None and leverage > 0:
             out["leverage"] = leverage
         margin_type = row.get("marginType")

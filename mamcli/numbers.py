@@ -5,8 +5,7 @@ Every number that reaches the engine passes through `D()`: TOML integers, TOML d
 fraction can never sneak into a balance.  Rounding is always explicit: `q8()` for JSON output
 (half-up, 8 places) and `fixed()` for display.
 """
-from decimal import (ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow,
-                     localcontext)
+from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 
 # Inputs beyond these bounds are refused: no real balance, price or quantity comes near them, and the
 # bounds keep every product and quotient of the engine exact within ENGINE_CONTEXT.
@@ -17,6 +16,11 @@ MAX_PLACES = 18
 # quotients are rounded far below anything that is displayed (8 places).  Traps turn any surprise into an
 # exception rather than a silent NaN.
 ENGINE_CONTEXT = Context(prec=60, rounding=ROUND_HALF_UP, Emax=999999, Emin=-999999,
+                         traps=[InvalidOperation, DivisionByZero, Overflow])
+
+# Output rounding gets its own, much wider context: formatting must never fail once output has begun,
+# whatever the size of a (valid) liquidation price or ratio.
+OUTPUT_CONTEXT = Context(prec=2000, rounding=ROUND_HALF_UP, Emax=999999, Emin=-999999,
                          traps=[InvalidOperation, DivisionByZero, Overflow])
 
 ZERO = Decimal(0)
@@ -81,13 +85,13 @@ def _type_name(value) -> str:
 
 def q8(d: Decimal) -> Decimal:
     """Round half-up to 8 decimal places, the precision of every JSON number mamcli writes."""
-    q = d.quantize(EIGHT_PLACES, rounding=ROUND_HALF_UP, context=ENGINE_CONTEXT)
+    q = d.quantize(EIGHT_PLACES, rounding=ROUND_HALF_UP, context=OUTPUT_CONTEXT)
     return q + 0 if q == 0 else q
 
 
 def json_number(d: Decimal) -> str:
     """The JSON text of a Decimal: rounded half-up to 8 places, no exponent, no trailing zeros."""
-    q = d.quantize(EIGHT_PLACES, rounding=ROUND_HALF_UP, context=ENGINE_CONTEXT)
+    q = d.quantize(EIGHT_PLACES, rounding=ROUND_HALF_UP, context=OUTPUT_CONTEXT)
     if not q:
         return "0"
     text = format(q, "f")
@@ -98,8 +102,7 @@ def json_number(d: Decimal) -> str:
 
 def fixed(d: Decimal, places: int, grouping: bool = True) -> str:
     """Display text of a Decimal with exactly `places` decimals, rounded half-up."""
-    with localcontext(ENGINE_CONTEXT):
-        q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    q = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=OUTPUT_CONTEXT)
     if q == 0:
         q = abs(q)
     return format(q, ",f" if grouping else "f")

@@ -346,3 +346,26 @@ def test_colour_on_a_terminal_unless_no_color(monkeypatch):
     assert cli._colour() is True
     monkeypatch.setenv("NO_COLOR", "1")
     assert cli._colour() is False
+
+
+def test_extreme_but_valid_figures_are_written_exactly(write):
+    # equity 1e-18 USD against maintenance 1e8 × 1e6 × 0.001 = 1e11: a ratio of 1e29
+    path = write("""
+        [assets.USDT]
+        balance = 0.000000000000000001
+        price = 1
+        haircut = 0
+        ask_buffer = 0
+        [[positions]]
+        symbol = "BTCUSDT"
+        side = "long"
+        quantity = 100000000
+        entry_price = 1000000
+        mark_price = 1000000
+        maint_margin_rate = 0.001
+    """)
+    r = invoke("risk", path, "--json")
+    doc = json.loads(r.stdout, parse_float=Decimal)
+    assert r.exit_code == 1 and doc["band"] == "liquidation"
+    assert doc["margin_ratio"] == Decimal("1e29")          # 1e11 / 1e-18, written as 37 exact digits
+    assert "E" not in r.stdout.split('"margin_ratio": ')[1].split(",")[0]
