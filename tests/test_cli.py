@@ -367,5 +367,5 @@ def test_extreme_but_valid_figures_are_written_exactly(write):
     r = invoke("risk", path, "--json")
     doc = json.loads(r.stdout, parse_float=Decimal)
     assert r.exit_code == 1 and doc["band"] == "liquidation"
-    assert doc["margin_ratio"] == Decimal("1e29")          # 1e11 / 1e-18, written as 37 exact digits
+    assert doc["margin_ratio"] == Decimal("1e29")          # 1e11 / 1e-18, written out in 30 digits, no exponent
     assert "E" not in r.stdout.split('"margin_ratio": ')[1].split(",")[0]
