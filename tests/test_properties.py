@@ -1,11 +1,13 @@
 """Properties that must hold for every account, checked with hypothesis (issue 3)."""
 from decimal import Decimal as D
+from decimal import localcontext
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from mamcli import engine
 from mamcli.model import Asset, Bracket, Portfolio, Position, select_bracket
+from mamcli.numbers import ENGINE_CONTEXT
 from mamcli.portfolio import RULES_DIR, load_rules
 
 SEED = load_rules(f"{RULES_DIR}/seed.toml", "seed")
@@ -142,3 +144,64 @@ def test_maintenance_is_continuous_across_the_floors_of_a_consistent_table(table
         assert select_bracket(table, just_below) is lower
         jump = (f * upper.mmr - upper.cum) - (just_below * lower.mmr - lower.cum)
         assert abs(jump) <= D("0.0001") * lower.mmr + D("1e-30")
+
+
+def _moved(pf, index, price):
+    """The portfolio with the symbol of position `index` marked at `price` and, in multi-asset mode, its
+    base asset's index price moved by the same factor: what a liquidation price is defined against."""
+    with localcontext(ENGINE_CONTEXT):          # the test's own arithmetic at the engine's precision
+        pos = pf.positions[index]
+        factor = price / pos.mark_price
+        positions = tuple(p.replace(mark_price=p.mark_price * factor) if p.symbol == pos.symbol else p
+                          for p in pf.positions)
+        assets = dict(pf.assets)
+        if pf.multi and pos.base_asset in assets:
+            assets[pos.base_asset] = assets[pos.base_asset].replace(price=assets[pos.base_asset].price * factor)
+        return pf.replace(assets=assets, positions=positions)
+
+
+@st.composite
+def collateral_accounts(draw):
+    """USDT and BTC collateral with BTCUSDT positions on a consistent bracket table (so the co-moving
+    collateral makes the buffer quadratic-free but the brackets and the bid/ask switch both matter)."""
+    table = (Bracket(D(0), D(50000), D("0.004"), D(0)), Bracket(D(50000), D(250000), D("0.005"), D(50)),
+             Bracket(D(250000), None, D("0.01"), D(1300)))
+    usdt = asset("USDT", draw(st.decimals(min_value=D(-2000), max_value=D(50000), places=2)), D(1),
+                 haircut=D("0.0001"))
+    btc = asset("BTC", draw(st.decimals(min_value=D(0), max_value=D(3), places=3)), D(60000))
+    positions = [position("BTCUSDT", "USDT", draw(st.sampled_from([1, -1])),
+                          draw(st.decimals(min_value=D("0.01"), max_value=D(5), places=3)),
+                          draw(st.decimals(min_value=D(40000), max_value=D(80000), places=0)), D(60000),
+                          brackets=table)
+                 for _ in range(draw(st.integers(1, 2)))]
+    mode = draw(st.sampled_from(["multi-asset", "single-asset"]))
+    return portfolio([usdt, btc], positions, mode=mode)
+
+
+def _buffer(pf, index):
+    with localcontext(ENGINE_CONTEXT):
+        return _buffer_exact(pf, index)
+
+
+def _buffer_exact(pf, index):
+    acct = engine.account(pf)
+    if pf.multi:
+        return acct["equity_usd"] - acct["maint_margin_usd"]
+    pool = next(p for p in acct["pools"] if pf.positions[index].symbol in p["symbols"])
+    return pool["equity"] - pool["maint_margin"]
+
+
+@SETTINGS
+@given(collateral_accounts())
+def test_liquidation_price_is_the_first_zero_of_the_engines_buffer(pf):
+    r = engine.risk(pf)
+    for index, row in enumerate(r["positions"]):
+        lp = row["liquidation_price"]
+        mark = pf.positions[index].mark_price
+        if lp is None or _buffer(pf, index) <= 0:
+            continue
+        assert abs(_buffer(_moved(pf, index, lp), index)) < D("1e-30")
+        # a hair closer to the current mark the account is still alive
+        with localcontext(ENGINE_CONTEXT):
+            closer = lp + (mark - lp) * D("1e-9")
+        assert _buffer(_moved(pf, index, closer), index) > 0
