@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal, localcontext
 from functools import wraps
 
-from mamcli.model import BANDS, MULTI, SINGLE, InputError, Portfolio, Position
+from mamcli.model import BANDS, MULTI, SINGLE, InputError, Portfolio, Position, Rows
 from mamcli.numbers import ENGINE_CONTEXT, ONE, ZERO, plain
 
 
@@ -135,9 +135,13 @@ def _riskiest(pool_list: list[dict]) -> dict | None:
 @exact
 def account(pf: Portfolio) -> dict:
     """The account figures every command shares: equity, margins, ratio, band (either mode)."""
-    rows = [position_row(pf, pos) for pos in pf.positions]
-    maint_usd = sum((r["maint_margin_usd"] for r in rows), ZERO)
-    init_usd = sum((r["initial_margin"] * _margin_rate(pf, r["margin_asset"]) for r in rows), ZERO)
+    rates = {name: _margin_rate(pf, name) for name in pf.assets}
+    maint_usd = ZERO
+    init_usd = ZERO
+    for pos in pf.positions:
+        maint_usd += pos.maint_margin * rates[pos.margin_asset]
+        init_usd += pos.initial_margin * rates[pos.margin_asset]
+    rows = Rows(lambda i: position_row(pf, pf.positions[i]), len(pf.positions))
     if pf.multi:
         upnl = cross_upnl(pf)
         equity_usd = sum((collateral_usd(a.balance + upnl[n], a) for n, a in pf.assets.items()), ZERO)
@@ -197,9 +201,15 @@ def risk(pf: Portfolio) -> dict:
     solver = Solver(pf, acct)
     result = _head("risk", pf)
     result.update({k: acct[k] for k in ("equity_usd", "maint_margin_usd", "margin_ratio", "band",
-                                         "buffer_usd", "positions")})
-    for i, row in enumerate(result["positions"]):
-        row["liquidation_price"] = solver.liquidation_price(i)
+                                         "buffer_usd")})
+    prices = [solver.liquidation_price(i) for i in range(len(pf.positions))]
+
+    def row(i):
+        out = position_row(pf, pf.positions[i])
+        out["liquidation_price"] = prices[i]
+        return out
+
+    result["positions"] = Rows(row, len(prices))
     if not pf.multi:
         result["pools"] = [{k: p[k] for k in ("pool", "asset", "margin_type", "equity", "maint_margin",
                                               "margin_ratio", "band", "buffer")} for p in acct["pools"]]

@@ -18,6 +18,7 @@ tolerance.  Work is O(terms log terms) per question.
 from __future__ import annotations
 
 from decimal import Decimal
+from operator import itemgetter
 
 from mamcli.model import Portfolio, Position
 from mamcli.numbers import ONE, ZERO
@@ -60,9 +61,9 @@ def _first_root(p: Poly, lo: Decimal, hi: Decimal | None, direction: int) -> Dec
 def sweep(base: Decimal, terms: list, direction: int) -> Decimal | None:
     """First s in the direction where base + Σ terms reaches 0; 0 if it is there already; None if never.
 
-    Each term has `first` (its polynomial just past s = 0 in the direction), `breaks` ([(s, key), …]) and
-    `after(key)`, the polynomial past that breakpoint.  Polynomials past a breakpoint are built only when
-    the sweep gets there, which for most terms is never.
+    Each term has `first` (its polynomial just past s = 0 in the direction), `breaks()` (its breakpoints
+    (s, key) in that direction) and `after(key)`, the polynomial past that breakpoint.  Polynomials past a
+    breakpoint are built only when the sweep gets there, which for most terms is never.
     """
     c0, c1, c2 = base, ZERO, ZERO
     active = []
@@ -73,23 +74,23 @@ def sweep(base: Decimal, terms: list, direction: int) -> Decimal | None:
         c1 += p[1]
         c2 += p[2]
         active.append(p)
-        for s, key in term.breaks:
+        for s, key in term.breaks():
             if direction * s > 0 and s > -ONE:
-                events.append((direction * s, s, i, key))
+                events.append((s, i, key))
     cur = [c0, c1, c2]
     if c0 <= 0:
         return ZERO
-    events.sort(key=lambda e: e[0])
+    events.sort(key=itemgetter(0), reverse=direction < 0)      # nearest to s = 0 first
     lo = ZERO
     n = len(events)
     j = 0
     while j < n:
-        s = events[j][1]
+        s = events[j][0]
         root = _first_root(tuple(cur), lo, s, direction)
         if root is not None:
             return root
-        while j < n and events[j][1] == s:
-            _, _, i, key = events[j]
+        while j < n and events[j][0] == s:
+            _, i, key = events[j]
             after = terms[i].after(key)
             before = active[i]
             cur[0] += after[0] - before[0]
@@ -108,28 +109,29 @@ def sweep(base: Decimal, terms: list, direction: int) -> Decimal | None:
 class _Fixed:
     """A term that is one polynomial everywhere."""
 
-    __slots__ = ("first", "breaks")
+    __slots__ = ("first",)
 
     def __init__(self, poly: Poly):
         self.first = poly
-        self.breaks = ()
+
+    def breaks(self):
+        return ()
 
 
 class _Collateral:
     """An asset's collateral (mb0 + k·s)(1 + δ·s) × rate; the rate flips between bid and ask at mb = 0."""
 
-    __slots__ = ("mb0", "k", "delta", "first", "breaks", "_other")
+    __slots__ = ("mb0", "k", "delta", "first", "_other")
 
     def __init__(self, mb0: Decimal, k: Decimal, asset, delta: int, direction: int):
         self.mb0, self.k, self.delta = mb0, k, delta
         positive = (mb0 > 0) or (mb0 == 0 and k * direction >= 0)
         self.first = self._poly(asset.bid_rate if positive else asset.ask_rate)
         self._other = asset.ask_rate if positive else asset.bid_rate
-        self.breaks = ()
-        if k != 0:
-            s0 = -mb0 / k
-            if direction * s0 > 0:
-                self.breaks = ((s0, None),)
+
+    def breaks(self):
+        """Where the margin balance crosses zero (the sweep keeps it only if it lies ahead)."""
+        return ((-self.mb0 / self.k, None),) if self.k != 0 else ()
 
     def _poly(self, rate: Decimal) -> Poly:
         return (rate * self.mb0, rate * (self.k + self.mb0 * self.delta), rate * self.k * self.delta)
@@ -141,27 +143,35 @@ class _Collateral:
 class _Maintenance:
     """A position's maintenance −rate·(1 + δs)·(mmr·n0·(1 + εs) − cum), changing bracket at its floors."""
 
-    __slots__ = ("n0", "n1", "rate", "delta", "table", "first", "breaks")
+    __slots__ = ("n0", "n1", "rate", "delta", "table", "first", "start", "direction")
 
     def __init__(self, pos: Position, eps: int, rate: Decimal, delta: int, direction: int):
         self.n0 = n0 = pos.quantity * pos.mark_price
         self.n1 = n0 * eps
-        self.rate, self.delta = rate, delta
-        self.table = pos.brackets
+        self.rate, self.delta, self.direction = rate, delta, direction
         if pos.maint_margin_rate is not None or eps == 0:
+            self.table = ()
+            self.start = 0
             self.first = self._poly(*pos.maint_terms())
-            self.breaks = ()
             return
-        table = pos.brackets
+        self.table = table = pos.brackets
         i = 0
         for j in range(1, len(table)):
             if n0 >= table[j].floor:
                 i = j
+        self.start = i
         self.first = self._poly(table[i].mmr, table[i].cum)
-        if direction < 0:   # below floor j the bracket j − 1 applies
-            self.breaks = tuple((table[j].floor / n0 - ONE, j - 1) for j in range(i, 0, -1))
-        else:               # from floor j up the bracket j applies
-            self.breaks = tuple((table[j].floor / n0 - ONE, j) for j in range(i + 1, len(table)))
+
+    def breaks(self):
+        table, i, n0 = self.table, self.start, self.n0
+        if not table:
+            return
+        if self.direction < 0:   # below floor j the bracket j − 1 applies
+            for j in range(i, 0, -1):
+                yield table[j].floor / n0 - ONE, j - 1
+        else:                    # from floor j up the bracket j applies
+            for j in range(i + 1, len(table)):
+                yield table[j].floor / n0 - ONE, j
 
     def _poly(self, mmr: Decimal, cum: Decimal) -> Poly:
         a0 = mmr * self.n0 - cum

@@ -61,6 +61,35 @@ class Record:
         return type(self)(**values)
 
 
+class Rows:
+    """A read-only sequence whose items are built when asked for (the per-position rows of a result).
+
+    A 10,000-position account would otherwise hold 10,000 dicts of 18 exact figures at once; written
+    one by one, each row lives only while it is being written.
+    """
+
+    __slots__ = ("_make", "_n")
+
+    def __init__(self, make, n: int):
+        self._make = make
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._make(j) for j in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError(i)
+        return self._make(i)
+
+    def __iter__(self):
+        return (self._make(i) for i in range(self._n))
+
+
 class Asset(Record):
     __slots__ = ('name', 'balance', 'price', 'haircut', 'ask_buffer', 'ae_haircut', 'ae_ask_buffer')
     # name: str

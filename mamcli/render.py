@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from mamcli.model import Rows
 from mamcli.numbers import fixed, json_number, plain
 
 # ---------------------------------------------------------------------------------------------- JSON
@@ -49,7 +50,7 @@ def write_json(value, out) -> None:
                 enc(x, inner)
                 sep = ",\n" + inner
             parts.append("\n" + indent + "}")
-        elif isinstance(v, (list, tuple)):
+        elif isinstance(v, (list, tuple, Rows)):
             if not v:
                 parts.append("[]")
                 return

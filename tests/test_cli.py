@@ -369,3 +369,18 @@ def test_extreme_but_valid_figures_are_written_exactly(write):
     assert r.exit_code == 1 and doc["band"] == "liquidation"
     assert doc["margin_ratio"] == Decimal("1e29")          # 1e11 / 1e-18, written out in 30 digits, no exponent
     assert "E" not in r.stdout.split('"margin_ratio": ')[1].split(",")[0]
+
+
+def test_rules_path_in_the_file_is_relative_to_the_file(tmp_path, monkeypatch):
+    folder = tmp_path / "desk"
+    folder.mkdir()
+    rules = (ROOT / "mamcli" / "rules" / "seed.toml").read_text().replace('name = "seed"', 'name = "desk"')
+    (folder / "desk-rules.toml").write_text(rules)
+    (folder / "p.toml").write_text('[account]\nrules = "desk-rules.toml"\n' + (SAMPLES / "hedged.toml")
+                                   .read_text().split("[account]\n", 1)[1])
+    monkeypatch.chdir(tmp_path)                      # not the portfolio's folder
+    r = invoke("risk", "desk/p.toml", "--json")
+    assert r.exit_code == 0, r.stderr
+    assert json.loads(r.stdout)["rules"] == "desk"
+    r = invoke("--rules", "seed", "risk", "desk/p.toml", "--json")     # the option wins
+    assert json.loads(r.stdout)["rules"] == "seed"
