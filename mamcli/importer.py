@@ -126,8 +126,9 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     acc_positions = {}
     if isinstance(account, dict) and isinstance(account.get("positions"), list):
         for row in account["positions"]:
-            if isinstance(row, dict) and "symbol" in row:
-                acc_positions[(row.get("symbol"), row.get("positionSide", "BOTH"))] = row
+            if isinstance(row, dict) and isinstance(row.get("symbol"), str) \
+                    and isinstance(row.get("positionSide", "BOTH"), str):
+                acc_positions[(row["symbol"], row.get("positionSide", "BOTH"))] = row
 
     # positions
     positions = []
@@ -153,6 +154,9 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         entry = c.number(pos_label, key, row, "entryPrice")
         mark = c.number(pos_label, key, row, "markPrice")
         side_field = row.get("positionSide", "BOTH")
+        if not isinstance(side_field, str):
+            c.add(pos_label, f"{key}.positionSide", "expected BOTH, LONG or SHORT")
+            continue
         if side_field == "LONG":
             side = "long"
         elif side_field == "SHORT":
@@ -212,10 +216,14 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     for i, row in enumerate(_rows(c, br_label, br_body, "GET /fapi/v1/leverageBracket") if br_body is not None
                             else []):
         symbol = row.get("symbol") if isinstance(row, dict) else None
-        if symbol not in wanted:
+        if not isinstance(symbol, str) or symbol not in wanted:
+            continue
+        rows = row.get("brackets")
+        if not isinstance(rows, list):
+            c.add(br_label, f"[{i}]({symbol}).brackets", "missing (expected a list of brackets)")
             continue
         table = []
-        for j, b in enumerate(row.get("brackets") or []):
+        for j, b in enumerate(rows):
             key = f"[{i}]({symbol}).brackets[{j}]"
             floor = c.number(br_label, key, b, "notionalFloor")
             cap = c.number(br_label, key, b, "notionalCap")

@@ -106,3 +106,48 @@ def test_mutated_samples(tmp_path, sample, edits, command):
     path = tmp_path / "mutant.toml"
     path.write_bytes(bytes(data))
     run(path, command)
+
+
+PAYLOADS = Path(__file__).parent / "payloads"
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20), st.text(max_size=8),
+              st.sampled_from(["0", "-1.5", "NaN", "1e999999", "BTCUSD", "USDTUSD", "BOTH", "LONG", "SHORT"])),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(
+        ["symbol", "asset", "assets", "positions", "crossWalletBalance", "positionAmt", "entryPrice", "markPrice",
+         "positionSide", "index", "bidBuffer", "brackets", "notionalFloor", "notionalCap", "maintMarginRatio", "cum",
+         "multiAssetsMargin", "leverage", "marginType", "isolatedWallet"]) | st.text(max_size=5), inner, max_size=5)),
+    max_leaves=15)
+FILES = {"--account": "account_v2.json", "--positions": "positionRisk_v2.json", "--index": "assetIndex.json",
+         "--brackets": "leverageBracket.json", "--mode": "multiAssetsMargin.json"}
+
+
+def run_import(tmp_path, replaced: dict):
+    args = ["import", "-o", "-"]
+    for option, name in FILES.items():
+        path = tmp_path / name
+        path.write_bytes(replaced.get(option, (PAYLOADS / name).read_bytes()))
+        args += [option, str(path)]
+    r = CliRunner().invoke(main, args)
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert r.exit_code in (0, 2) and "Traceback" not in r.output
+    if r.exit_code == 2:
+        assert r.stdout == "" and r.stderr.startswith("mamcli: error: ")
+    else:
+        assert r.stdout.startswith("# Imported by `mamcli import`")
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(FILES)), json_values)
+def test_import_of_generated_payloads(tmp_path, option, value):
+    run_import(tmp_path, {option: json.dumps(value).encode()})
+
+
+@SETTINGS
+@given(st.sampled_from(sorted(FILES)), st.lists(st.tuples(st.integers(0, 10**6), st.binary(max_size=3),
+                                                          st.integers(0, 3)), min_size=1, max_size=4))
+def test_import_of_mutated_payloads(tmp_path, option, edits):
+    data = bytearray((PAYLOADS / FILES[option]).read_bytes())
+    for where, insert, delete in edits:
+        i = where % (len(data) + 1)
+        data[i:i + delete] = insert
+    run_import(tmp_path, {option: bytes(data)})

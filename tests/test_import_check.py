@@ -294,3 +294,21 @@ def test_portfolio_from_the_environment():
     assert r.exit_code == 1 and json.loads(r.stdout)["band"] == "red"
     r = invoke("check", env={"MAMCLI_PORTFOLIO": sample("hedged.toml")})
     assert r.exit_code == 0 and r.stdout.startswith("MAMCLI OK")
+
+
+def test_payload_fields_of_the_wrong_type_are_input_errors(tmp_path):
+    # found by tests/test_fuzz.py: a list where a symbol belongs used to end in TypeError
+    bad = tmp_path / "brackets.json"
+    bad.write_text('{"symbol": []}')
+    args = list(FILES_V2)
+    args[args.index("--brackets") + 1] = str(bad)
+    r = invoke("import", *args)
+    assert r.exit_code == 2 and r.stdout == "" and "Traceback" not in r.stderr
+    assert "BTCUSDT: no maint_margin_rate and no [brackets] table" in r.stderr
+    rows = json.loads((PAYLOADS / "positionRisk_v2.json").read_text())
+    rows[0]["positionSide"] = ["LONG"]
+    bad.write_text(json.dumps(rows))
+    args = list(FILES_V2)
+    args[args.index("--positions") + 1] = str(bad)
+    r = invoke("import", *args)
+    assert r.exit_code == 2 and "[0].positionSide: expected BOTH, LONG or SHORT" in r.stderr
