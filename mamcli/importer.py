@@ -235,6 +235,10 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         if table:
             brackets[symbol] = table
 
+    for symbol in sorted(wanted - set(brackets)):
+        c.add(br_label or "import", symbol, "no leverage brackets for this position's symbol; give --brackets "
+                                            "(the saved body of GET /fapi/v1/leverageBracket) covering it")
+
     # assets: held, or margin of a position
     names = [n for n, b in balances.items() if b != 0]
     for p in positions:

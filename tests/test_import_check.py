@@ -118,6 +118,13 @@ def test_bad_payloads(tmp_path, name, content, option, message):
     assert len(r.stderr.splitlines()) == 1
 
 
+def test_import_without_brackets_says_which_payload_is_missing():
+    r = invoke("import", *FILES_V2[:6])
+    assert r.exit_code == 2 and r.stderr.splitlines() == [
+        f"mamcli: error: import: {s}: no leverage brackets for this position's symbol; give --brackets (the saved "
+        "body of GET /fapi/v1/leverageBracket) covering it" for s in ("BTCUSDT", "ETHUSDT")]
+
+
 def test_import_without_account():
     r = invoke("import", "--index", str(PAYLOADS / "assetIndex.json"))
     assert r.exit_code == 2 and "--account is required" in r.stderr
@@ -304,7 +311,7 @@ def test_payload_fields_of_the_wrong_type_are_input_errors(tmp_path):
     args[args.index("--brackets") + 1] = str(bad)
     r = invoke("import", *args)
     assert r.exit_code == 2 and r.stdout == "" and "Traceback" not in r.stderr
-    assert "BTCUSDT: no maint_margin_rate and no [brackets] table" in r.stderr
+    assert f"{bad}: BTCUSDT: no leverage brackets for this position's symbol; give --brackets" in r.stderr
     rows = json.loads((PAYLOADS / "positionRisk_v2.json").read_text())
     rows[0]["positionSide"] = ["LONG"]
     bad.write_text(json.dumps(rows))
