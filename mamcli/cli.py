@@ -140,8 +140,9 @@ def _version(ctx: click.Context, param, value) -> None:
 def main(ctx: click.Context, rules: str | None, prices, shocks) -> None:
     """Exact Binance USD-M Multi-Assets margin arithmetic for a portfolio file.
 
-    PORTFOLIO is a TOML file (see README.md) or - for standard input. Exit status: 0 fine, 1 the
-    account is in the state the command warns about, 2 usage or input error.
+    PORTFOLIO is a TOML file (see README.md; `mamcli init` writes a starter), - for standard input, or
+    taken from MAMCLI_PORTFOLIO. Exit status: 0 fine, 1 the account is in the state the command warns
+    about, 2 usage or input error.
     """
     ctx.obj = Options(rules, prices, shocks)
 
@@ -170,17 +171,17 @@ def run(ctx: click.Context, portfolio: str, as_json: bool, compute, alert) -> No
     ctx.exit(1 if alert(result) else 0)
 
 
-def portfolio_command(name: str):
+def portfolio_command(name: str, short: str):
     """A subcommand taking PORTFOLIO and --json, the same everywhere."""
     def decorate(fn):
         fn = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")(fn)
         fn = click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO")(fn)
         fn = click.pass_context(fn)
-        return main.command(name)(fn)
+        return main.command(name, short_help=short)(fn)
     return decorate
 
 
-@portfolio_command("equity")
+@portfolio_command("equity", "Collateral, initial margin, available for orders.")
 def equity_cmd(ctx, portfolio, as_json):
     """Collateral after haircuts, initial margin and what is available for new orders."""
     from mamcli import engine
@@ -191,7 +192,7 @@ def equity_cmd(ctx, portfolio, as_json):
 BAND_CHOICE = click.Choice(["green", "yellow", "red", "liquidation"])
 
 
-@portfolio_command("risk")
+@portfolio_command("risk", "Margin ratio, band, liquidation prices.")
 @click.option("--fail-on", type=BAND_CHOICE, default="red", show_default=True,
               help="Exit 1 when the band is at or beyond this one.")
 @click.option("--compare", is_flag=True, help="Also lay the account out as isolated, single-asset cross and "
@@ -219,7 +220,7 @@ def _shock_range(ctx, param, value):
     return parts[0], low, high
 
 
-@portfolio_command("stress")
+@portfolio_command("stress", "Sweep one asset's shock; find the cliff.")
 @click.option("--shock-range", required=True, metavar="ASSET:FROM%:TO%", callback=_shock_range,
               help="The asset and the range of shocks to sweep, e.g. BTC:-50%:+50%.")
 @click.option("--steps", type=click.IntRange(2, 1001), default=21, show_default=True,
@@ -235,7 +236,7 @@ def stress_cmd(ctx, portfolio, as_json, shock_range, steps, fail_on):
         lambda r: engine.band_rank(r["worst_band"]) >= engine.band_rank(fail_on))
 
 
-@portfolio_command("ltv")
+@portfolio_command("ltv", "Loan-to-value and the idle-account trigger.")
 def ltv_cmd(ctx, portfolio, as_json):
     """Loan-to-value of the wallet balances; exit 1 when the idle-account LTV trigger is reached."""
     from mamcli import engine
@@ -243,7 +244,7 @@ def ltv_cmd(ctx, portfolio, as_json):
     run(ctx, portfolio, as_json, engine.ltv, lambda r: r["triggered"])
 
 
-@portfolio_command("autoexchange")
+@portfolio_command("autoexchange", "Would auto-exchange fire, what would it sell.")
 @click.option("--what-if", is_flag=True, help="Show the cover plan for every negative balance even when "
                                               "nothing triggers yet.")
 def autoexchange_cmd(ctx, portfolio, as_json, what_if):
@@ -253,7 +254,7 @@ def autoexchange_cmd(ctx, portfolio, as_json, what_if):
     run(ctx, portfolio, as_json, lambda pf: engine.autoexchange(pf, what_if=what_if), lambda r: r["triggered"])
 
 
-@portfolio_command("switch-check")
+@portfolio_command("switch-check", "Would Binance accept a margin mode switch.")
 @click.option("--to", "to", type=click.Choice(["multi-asset", "single-asset"]), default=None,
               help="Target mode (default: the other mode).")
 def switch_cmd(ctx, portfolio, as_json, to):
@@ -266,7 +267,7 @@ def switch_cmd(ctx, portfolio, as_json, to):
 # ---------------------------------------------------------------------------------------------- import
 
 
-@main.command("import")
+@main.command("import", short_help="Binance API responses to a portfolio file.")
 @click.option("--account", "account", metavar="FILE", help="Saved body of GET /fapi/v2/account.")
 @click.option("--positions", "positions", metavar="FILE", help="Saved body of GET /fapi/v2/positionRisk (or v3).")
 @click.option("--index", "index", metavar="FILE", help="Saved body of GET /fapi/v1/assetIndex.")
@@ -348,7 +349,7 @@ class MonitoringUnknown(click.ClickException):
         click.echo(unknown_line(self.message.replace("\n", " ")))
 
 
-@main.command("check", cls=MonitoringCommand)
+@main.command("check", cls=MonitoringCommand, short_help="Nagios/Icinga status line for the ratio.")
 @click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO")
 @click.option("-w", "--warning", default="50", show_default=True, metavar="RANGE",
               help="Warning range for the margin ratio in percent (Nagios syntax [@]start:end).")
@@ -376,7 +377,7 @@ def check_cmd(ctx, portfolio, warning, critical):
 # ---------------------------------------------------------------------------------------------- init, rules
 
 
-@main.command("init")
+@main.command("init", short_help="Write a commented starter portfolio.")
 @click.argument("path", default="portfolio.toml", metavar="[PATH]")
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 def init_cmd(path, force):
@@ -396,7 +397,7 @@ def init_cmd(path, force):
         click.echo(f"mamcli: wrote {path}; edit it, then run: mamcli risk {path}", err=True)
 
 
-@main.command("rules")
+@main.command("rules", short_help="List or show the rules profiles.")
 @click.argument("name", required=False, metavar="[NAME|PATH]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 def rules_cmd(name, as_json):
