@@ -59,9 +59,13 @@ def band_rank(band: str) -> int:
 
 # ---------------------------------------------------------------------------------------------- pieces
 
+def collateral_rate(margin_balance: Decimal, asset) -> Decimal:
+    """The rate that gives min(mb × bid, mb × ask): bid for a positive balance, ask for a negative one."""
+    return asset.bid_rate if margin_balance >= 0 else asset.ask_rate
+
+
 def collateral_usd(margin_balance: Decimal, asset) -> Decimal:
-    """min(mb × bid, mb × ask): a positive balance at the bid rate, a negative one at the ask rate."""
-    return margin_balance * (asset.bid_rate if margin_balance >= 0 else asset.ask_rate)
+    return margin_balance * collateral_rate(margin_balance, asset)
 
 
 def cross_upnl(pf: Portfolio) -> dict[str, Decimal]:
@@ -141,14 +145,12 @@ def account(pf: Portfolio) -> dict:
     for pos in pf.positions:
         maint_usd += pos.maint_margin * rates[pos.margin_asset]
         init_usd += pos.initial_margin * rates[pos.margin_asset]
-    rows = Rows(lambda i: position_row(pf, pf.positions[i]), len(pf.positions))
     if pf.multi:
         upnl = cross_upnl(pf)
         equity_usd = sum((collateral_usd(a.balance + upnl[n], a) for n, a in pf.assets.items()), ZERO)
         ratio, band = ratio_and_band(maint_usd, equity_usd, pf.rules)
         return {"equity_usd": equity_usd, "maint_margin_usd": maint_usd, "initial_margin_usd": init_usd,
-                "margin_ratio": ratio, "band": band, "buffer_usd": equity_usd - maint_usd,
-                "positions": rows, "pools": None}
+                "margin_ratio": ratio, "band": band, "buffer_usd": equity_usd - maint_usd, "pools": None}
     pool_list = pools(pf)
     equity_usd = sum((p["equity"] * p["price"] for p in pool_list), ZERO)
     worst = _riskiest(pool_list)
@@ -158,8 +160,7 @@ def account(pf: Portfolio) -> dict:
         ratio, band = worst["margin_ratio"], worst["band"]
         buffer_usd = min(p["buffer"] * p["price"] for p in pool_list)
     return {"equity_usd": equity_usd, "maint_margin_usd": maint_usd, "initial_margin_usd": init_usd,
-            "margin_ratio": ratio, "band": band, "buffer_usd": buffer_usd, "positions": rows,
-            "pools": pool_list}
+            "margin_ratio": ratio, "band": band, "buffer_usd": buffer_usd, "pools": pool_list}
 
 
 @exact
@@ -171,7 +172,7 @@ def equity(pf: Portfolio) -> dict:
     for name, a in pf.assets.items():
         mb = a.balance + upnl[name]
         if pf.multi:
-            rate = a.bid_rate if mb >= 0 else a.ask_rate
+            rate = collateral_rate(mb, a)
         else:
             rate = a.price if name in pool_assets else ZERO
         rows.append({"asset": name, "wallet_balance": a.balance, "unrealized_pnl": upnl[name],

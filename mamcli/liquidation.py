@@ -189,7 +189,7 @@ class Solver:
     """Liquidation questions about one portfolio; indexes built once, each question O(its terms)."""
 
     def __init__(self, pf: Portfolio, account: dict):
-        from mamcli.engine import cross_upnl, pools
+        from mamcli.engine import cross_upnl
 
         self.pf = pf
         self.buffer = account["equity_usd"] - account["maint_margin_usd"]
@@ -202,7 +202,7 @@ class Solver:
             self.by_symbol.setdefault(pos.symbol, []).append(i)
             self.by_base.setdefault(pos.base_asset, []).append(i)
         self._moves: dict[tuple, Decimal | None] = {}
-        self.pools = pools(pf) if not pf.multi else []
+        self.pools = account["pools"] or []          # single-asset pools, as account() built them
         self.pool_of: dict[int, int] = {}
         iso = 0
         isolated_pools = [k for k, p in enumerate(self.pools) if p["margin_type"] == "isolated"]
