@@ -1,4 +1,5 @@
 """A throw-away venv with mamcli installed from this checkout, as a user would have it."""
+
 import os
 import subprocess
 import sys
@@ -19,6 +20,5 @@ def make_venv() -> Path:
 
 def clean_env() -> dict:
     """The environment a user's shell or cron has: bytecode caching on, nothing injected."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH",
-                                                           "PYTHONSTARTUP")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH", "PYTHONSTARTUP")}
     return env

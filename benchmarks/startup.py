@@ -4,6 +4,7 @@ Run: python3 benchmarks/startup.py [RUNS]   (default 30 interleaved runs; prints
 Floors, in the same venv: `python -c "import click, tomllib, decimal, json"` for the JSON path and
 `python -c "import click, tomllib, decimal, tabulate"` for the table path. Target: both ratios <= 1.15.
 """
+
 import platform
 import statistics
 import subprocess
@@ -30,16 +31,18 @@ def main(runs: int = 30) -> None:
         "floor table": [py, "-c", "import click, tomllib, decimal, tabulate"],
         "mamcli risk (table)": [mamcli, "risk", sample],
     }
-    for cmd in cases.values():                 # warm the page cache and write bytecode
+    for cmd in cases.values():  # warm the page cache and write bytecode
         for _ in range(3):
             timed(cmd, env, cwd)
     times = {name: [] for name in cases}
-    for _ in range(runs):                      # interleaved, so drift hits every case alike
+    for _ in range(runs):  # interleaved, so drift hits every case alike
         for name, cmd in cases.items():
             times[name].append(timed(cmd, env, cwd))
     med = {name: statistics.median(t) * 1000 for name, t in times.items()}
-    print(f"start-up, {runs} interleaved runs, median wall ms ({platform.python_implementation()} "
-          f"{platform.python_version()}, {platform.machine()})")
+    print(
+        f"start-up, {runs} interleaved runs, median wall ms ({platform.python_implementation()} "
+        f"{platform.python_version()}, {platform.machine()})"
+    )
     for name, ms in med.items():
         print(f"  {name:22s} {ms:7.1f}")
     json_ratio = med["mamcli risk --json"] / med["floor json"]

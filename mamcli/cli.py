@@ -5,6 +5,7 @@ output is still printed); 2 usage or input error (lines on stderr, nothing on st
 This is the only module that imports click.  Engine, loader and renderer are imported inside the
 commands so that `mamcli --help` stays cheap.
 """
+
 from __future__ import annotations
 
 import os
@@ -79,8 +80,9 @@ def _prices(ctx, param, values):
 
 
 def _shocks(ctx, param, values):
-    return _assignments(values, "--shock", "ASSET=±N%, e.g. BTC=-20%",
-                        lambda name, value: parse_percent(value, f"--shock {name}"))
+    return _assignments(
+        values, "--shock", "ASSET=±N%, e.g. BTC=-20%", lambda name, value: parse_percent(value, f"--shock {name}")
+    )
 
 
 class _PlainHelp:
@@ -93,13 +95,20 @@ class _PlainHelp:
             return None
         option = getattr(self, "_plain_help", None)
         if option is None:
+
             def show(ctx, param, value):
                 if value and not ctx.resilient_parsing:
                     click.echo(ctx.get_help(), color=ctx.color)
                     ctx.exit()
 
-            option = self._plain_help = click.Option(names, is_flag=True, is_eager=True, expose_value=False,
-                                                     callback=show, help="Show this message and exit.")
+            option = self._plain_help = click.Option(
+                names,
+                is_flag=True,
+                is_eager=True,
+                expose_value=False,
+                callback=show,
+                help="Show this message and exit.",
+            )
         return option
 
 
@@ -127,15 +136,30 @@ def _version(ctx: click.Context, param, value) -> None:
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
-              help="Show the version and exit.")
-@click.option("--rules", metavar="NAME|PATH",
-              help="Rules profile: a shipped name (seed, binance-2025) or a TOML file. "
-                   "Overrides [account] rules.")
-@click.option("--price", "prices", metavar="ASSET=VALUE", multiple=True, callback=_prices,
-              help="Replace an asset's index price for this run (repeatable). Marks are not moved.")
-@click.option("--shock", "shocks", metavar="ASSET=±N%", multiple=True, callback=_shocks,
-              help="Move an asset's index price and the marks of every position on it by N % (repeatable).")
+@click.option(
+    "--version", is_flag=True, expose_value=False, is_eager=True, callback=_version, help="Show the version and exit."
+)
+@click.option(
+    "--rules",
+    metavar="NAME|PATH",
+    help="Rules profile: a shipped name (seed, binance-2025) or a TOML file. Overrides [account] rules.",
+)
+@click.option(
+    "--price",
+    "prices",
+    metavar="ASSET=VALUE",
+    multiple=True,
+    callback=_prices,
+    help="Replace an asset's index price for this run (repeatable). Marks are not moved.",
+)
+@click.option(
+    "--shock",
+    "shocks",
+    metavar="ASSET=±N%",
+    multiple=True,
+    callback=_shocks,
+    help="Move an asset's index price and the marks of every position on it by N % (repeatable).",
+)
 @click.pass_context
 def main(ctx: click.Context, rules: str | None, prices, shocks) -> None:
     """Exact Binance USD-M Multi-Assets margin arithmetic for a portfolio file.
@@ -165,19 +189,22 @@ def run(ctx: click.Context, portfolio: str, as_json: bool, compute, alert) -> No
     except InputError as e:
         raise InputFailure(e.problems) from None
     except ArithmeticError as e:
-        raise InputFailure([f"{source}: numbers too large or too small to compute exactly "
-                            f"({type(e).__name__})"]) from None
+        raise InputFailure(
+            [f"{source}: numbers too large or too small to compute exactly ({type(e).__name__})"]
+        ) from None
     write(result, as_json, sys.stdout, colour=_colour() and not as_json, source=source)
     ctx.exit(1 if alert(result) else 0)
 
 
 def portfolio_command(name: str, short: str):
     """A subcommand taking PORTFOLIO and --json, the same everywhere."""
+
     def decorate(fn):
         fn = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")(fn)
         fn = click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO")(fn)
         fn = click.pass_context(fn)
         return main.command(name, short_help=short)(fn)
+
     return decorate
 
 
@@ -193,10 +220,18 @@ BAND_CHOICE = click.Choice(["green", "yellow", "red", "liquidation"])
 
 
 @portfolio_command("risk", "Margin ratio, band, liquidation prices.")
-@click.option("--fail-on", type=BAND_CHOICE, default="red", show_default=True,
-              help="Exit 1 when the band is at or beyond this one.")
-@click.option("--compare", is_flag=True, help="Also lay the account out as isolated, single-asset cross and "
-                                              "multi-asset side by side.")
+@click.option(
+    "--fail-on",
+    type=BAND_CHOICE,
+    default="red",
+    show_default=True,
+    help="Exit 1 when the band is at or beyond this one.",
+)
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Also lay the account out as isolated, single-asset cross and multi-asset side by side.",
+)
 def risk_cmd(ctx, portfolio, as_json, fail_on, compare):
     """Margin ratio, band, liquidation prices and shocks; exit 1 at or beyond --fail-on."""
     from mamcli import engine
@@ -221,19 +256,39 @@ def _shock_range(ctx, param, value):
 
 
 @portfolio_command("stress", "Sweep one asset's shock; find the cliff.")
-@click.option("--shock-range", required=True, metavar="ASSET:FROM%:TO%", callback=_shock_range,
-              help="The asset and the range of shocks to sweep, e.g. BTC:-50%:+50%.")
-@click.option("--steps", type=click.IntRange(2, 1001), default=21, show_default=True,
-              help="Evenly spaced shocks, both ends included.")
-@click.option("--fail-on", type=BAND_CHOICE, default="red", show_default=True,
-              help="Exit 1 when some step is at or beyond this band.")
+@click.option(
+    "--shock-range",
+    required=True,
+    metavar="ASSET:FROM%:TO%",
+    callback=_shock_range,
+    help="The asset and the range of shocks to sweep, e.g. BTC:-50%:+50%.",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(2, 1001),
+    default=21,
+    show_default=True,
+    help="Evenly spaced shocks, both ends included.",
+)
+@click.option(
+    "--fail-on",
+    type=BAND_CHOICE,
+    default="red",
+    show_default=True,
+    help="Exit 1 when some step is at or beyond this band.",
+)
 def stress_cmd(ctx, portfolio, as_json, shock_range, steps, fail_on):
     """The account across a sweep of one asset's shock, and the exact shock that liquidates it."""
     from mamcli import engine
 
     asset, low, high = shock_range
-    run(ctx, portfolio, as_json, lambda pf: engine.stress(pf, asset, low, high, steps),
-        lambda r: engine.band_rank(r["worst_band"]) >= engine.band_rank(fail_on))
+    run(
+        ctx,
+        portfolio,
+        as_json,
+        lambda pf: engine.stress(pf, asset, low, high, steps),
+        lambda r: engine.band_rank(r["worst_band"]) >= engine.band_rank(fail_on),
+    )
 
 
 @portfolio_command("ltv", "Loan-to-value and the idle-account trigger.")
@@ -245,8 +300,9 @@ def ltv_cmd(ctx, portfolio, as_json):
 
 
 @portfolio_command("autoexchange", "Would auto-exchange fire, what would it sell.")
-@click.option("--what-if", is_flag=True, help="Show the cover plan for every negative balance even when "
-                                              "nothing triggers yet.")
+@click.option(
+    "--what-if", is_flag=True, help="Show the cover plan for every negative balance even when nothing triggers yet."
+)
 def autoexchange_cmd(ctx, portfolio, as_json, what_if):
     """Whether auto-exchange fires, what it sells and what that costs; exit 1 when it fires."""
     from mamcli import engine
@@ -255,8 +311,13 @@ def autoexchange_cmd(ctx, portfolio, as_json, what_if):
 
 
 @portfolio_command("switch-check", "Would Binance accept a margin mode switch.")
-@click.option("--to", "to", type=click.Choice(["multi-asset", "single-asset"]), default=None,
-              help="Target mode (default: the other mode).")
+@click.option(
+    "--to",
+    "to",
+    type=click.Choice(["multi-asset", "single-asset"]),
+    default=None,
+    help="Target mode (default: the other mode).",
+)
 def switch_cmd(ctx, portfolio, as_json, to):
     """Whether Binance would let the account switch mode, and the account before and after."""
     from mamcli import engine
@@ -273,12 +334,22 @@ def switch_cmd(ctx, portfolio, as_json, to):
 @click.option("--index", "index", metavar="FILE", help="Saved body of GET /fapi/v1/assetIndex.")
 @click.option("--brackets", "brackets", metavar="FILE", help="Saved body of GET /fapi/v1/leverageBracket.")
 @click.option("--mode", "mode", metavar="FILE", help="Saved body of GET /fapi/v1/multiAssetsMargin.")
-@click.option("--live", is_flag=True, help="Fetch the five responses from Binance (MAMCLI_API_KEY and "
-                                           "MAMCLI_API_SECRET from the environment).")
-@click.option("--base-url", default=None, metavar="URL", help="With --live: the API root "
-                                                              "[default: https://fapi.binance.com].")
-@click.option("-o", "--output", default="-", metavar="PATH|-", show_default=True,
-              help="Where to write the portfolio; - is standard output.")
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Fetch the five responses from Binance (MAMCLI_API_KEY and MAMCLI_API_SECRET from the environment).",
+)
+@click.option(
+    "--base-url", default=None, metavar="URL", help="With --live: the API root [default: https://fapi.binance.com]."
+)
+@click.option(
+    "-o",
+    "--output",
+    default="-",
+    metavar="PATH|-",
+    show_default=True,
+    help="Where to write the portfolio; - is standard output.",
+)
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 @click.pass_context
 def import_cmd(ctx, account, positions, index, brackets, mode, live, base_url, output, force):
@@ -351,10 +422,22 @@ class MonitoringUnknown(click.ClickException):
 
 @main.command("check", cls=MonitoringCommand, short_help="Nagios/Icinga status line for the ratio.")
 @click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO")
-@click.option("-w", "--warning", default="50", show_default=True, metavar="RANGE",
-              help="Warning range for the margin ratio in percent (Nagios syntax [@]start:end).")
-@click.option("-c", "--critical", default="80", show_default=True, metavar="RANGE",
-              help="Critical range for the margin ratio in percent.")
+@click.option(
+    "-w",
+    "--warning",
+    default="50",
+    show_default=True,
+    metavar="RANGE",
+    help="Warning range for the margin ratio in percent (Nagios syntax [@]start:end).",
+)
+@click.option(
+    "-c",
+    "--critical",
+    default="80",
+    show_default=True,
+    metavar="RANGE",
+    help="Critical range for the margin ratio in percent.",
+)
 @click.pass_context
 def check_cmd(ctx, portfolio, warning, critical):
     """A Monitoring Plugins status line: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
@@ -416,8 +499,12 @@ def rules_cmd(name, as_json):
 
 
 def _profile_dict(rules) -> dict:
-    return {"name": rules.name, "description": rules.description, "ltv_trigger": rules.ltv_trigger,
-            "bands": {"yellow": rules.yellow, "red": rules.red}, "contracts": sorted(rules.contracts),
-            "tiers": [{"name": t.name, "threshold_usd": t.threshold_usd, "thresholds": t.thresholds}
-                      for t in rules.tiers],
-            "assets": rules.assets}
+    return {
+        "name": rules.name,
+        "description": rules.description,
+        "ltv_trigger": rules.ltv_trigger,
+        "bands": {"yellow": rules.yellow, "red": rules.red},
+        "contracts": sorted(rules.contracts),
+        "tiers": [{"name": t.name, "threshold_usd": t.threshold_usd, "thresholds": t.thresholds} for t in rules.tiers],
+        "assets": rules.assets,
+    }

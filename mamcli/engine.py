@@ -4,6 +4,7 @@ Stdlib only; no Click, no TOML, no output.  Every public function runs inside EN
 traps on), so results do not depend on the caller's decimal context.  Results are plain dicts whose keys
 are the JSON keys of SPEC §4, with Decimal values; render.py turns them into text.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal, localcontext
@@ -18,6 +19,7 @@ def exact(fn):
     def run(*args, **kwargs):
         with localcontext(ENGINE_CONTEXT):
             return fn(*args, **kwargs)
+
     return run
 
 
@@ -31,6 +33,7 @@ def _tail(result: dict, pf: Portfolio, *extra: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- bands
+
 
 def band_of(ratio: Decimal | None, rules) -> str:
     """Seed bands: green < yellow-bound <= yellow <= red-bound < red < 1 <= liquidation."""
@@ -59,6 +62,7 @@ def band_rank(band: str) -> int:
 
 # ---------------------------------------------------------------------------------------------- pieces
 
+
 def collateral_rate(margin_balance: Decimal, asset) -> Decimal:
     """The rate that gives min(mb × bid, mb × ask): bid for a positive balance, ask for a negative one."""
     return asset.bid_rate if margin_balance >= 0 else asset.ask_rate
@@ -69,7 +73,7 @@ def collateral_usd(margin_balance: Decimal, asset) -> Decimal:
 
 
 def cross_upnl(pf: Portfolio) -> dict[str, Decimal]:
-    out = {name: ZERO for name in pf.assets}
+    out = dict.fromkeys(pf.assets, ZERO)
     for pos in pf.positions:
         if not pos.isolated:
             out[pos.margin_asset] += pos.unrealized_pnl
@@ -87,12 +91,20 @@ def position_row(pf: Portfolio, pos: Position) -> dict:
     maint = pos.maint_margin
     usd = _margin_rate(pf, pos.margin_asset)
     return {
-        "symbol": pos.symbol, "side": pos.side_name, "quantity": pos.quantity,
-        "margin_asset": pos.margin_asset, "margin_type": pos.margin_type,
-        "entry_price": pos.entry_price, "mark_price": pos.mark_price,
-        "notional": pos.notional, "unrealized_pnl": pos.unrealized_pnl, "leverage": pos.leverage,
+        "symbol": pos.symbol,
+        "side": pos.side_name,
+        "quantity": pos.quantity,
+        "margin_asset": pos.margin_asset,
+        "margin_type": pos.margin_type,
+        "entry_price": pos.entry_price,
+        "mark_price": pos.mark_price,
+        "notional": pos.notional,
+        "unrealized_pnl": pos.unrealized_pnl,
+        "leverage": pos.leverage,
         "initial_margin": pos.initial_margin,
-        "maint_margin_rate": rate, "maint_amount": amount, "maint_margin": maint,
+        "maint_margin_rate": rate,
+        "maint_amount": amount,
+        "maint_margin": maint,
         "maint_margin_usd": maint * usd,
     }
 
@@ -104,18 +116,30 @@ def pools(pf: Portfolio) -> list[dict]:
     isolated = []
     for pos in pf.positions:
         if pos.isolated:
-            isolated.append({
-                "pool": f"{pos.symbol} {pos.side_name} isolated", "asset": pos.margin_asset,
-                "margin_type": "isolated", "equity": pos.isolated_wallet + pos.unrealized_pnl,
-                "maint_margin": pos.maint_margin, "initial_margin": pos.initial_margin,
-                "symbols": [pos.symbol],
-            })
+            isolated.append(
+                {
+                    "pool": f"{pos.symbol} {pos.side_name} isolated",
+                    "asset": pos.margin_asset,
+                    "margin_type": "isolated",
+                    "equity": pos.isolated_wallet + pos.unrealized_pnl,
+                    "maint_margin": pos.maint_margin,
+                    "initial_margin": pos.initial_margin,
+                    "symbols": [pos.symbol],
+                }
+            )
             continue
-        pool = cross.setdefault(pos.margin_asset, {
-            "pool": pos.margin_asset, "asset": pos.margin_asset, "margin_type": "cross",
-            "equity": pf.assets[pos.margin_asset].balance + upnl[pos.margin_asset],
-            "maint_margin": ZERO, "initial_margin": ZERO, "symbols": [],
-        })
+        pool = cross.setdefault(
+            pos.margin_asset,
+            {
+                "pool": pos.margin_asset,
+                "asset": pos.margin_asset,
+                "margin_type": "cross",
+                "equity": pf.assets[pos.margin_asset].balance + upnl[pos.margin_asset],
+                "maint_margin": ZERO,
+                "initial_margin": ZERO,
+                "symbols": [],
+            },
+        )
         pool["maint_margin"] += pos.maint_margin
         pool["initial_margin"] += pos.initial_margin
         pool["symbols"].append(pos.symbol)
@@ -131,10 +155,12 @@ def _riskiest(pool_list: list[dict]) -> dict | None:
     def key(pool):
         ratio = pool["margin_ratio"]
         return (band_rank(pool["band"]), ratio is None, ratio if ratio is not None else ZERO)
+
     return max(pool_list, key=key) if pool_list else None
 
 
 # ---------------------------------------------------------------------------------------------- account
+
 
 @exact
 def account(pf: Portfolio) -> dict:
@@ -149,8 +175,15 @@ def account(pf: Portfolio) -> dict:
         upnl = cross_upnl(pf)
         equity_usd = sum((collateral_usd(a.balance + upnl[n], a) for n, a in pf.assets.items()), ZERO)
         ratio, band = ratio_and_band(maint_usd, equity_usd, pf.rules)
-        return {"equity_usd": equity_usd, "maint_margin_usd": maint_usd, "initial_margin_usd": init_usd,
-                "margin_ratio": ratio, "band": band, "buffer_usd": equity_usd - maint_usd, "pools": None}
+        return {
+            "equity_usd": equity_usd,
+            "maint_margin_usd": maint_usd,
+            "initial_margin_usd": init_usd,
+            "margin_ratio": ratio,
+            "band": band,
+            "buffer_usd": equity_usd - maint_usd,
+            "pools": None,
+        }
     pool_list = pools(pf)
     equity_usd = sum((p["equity"] * p["price"] for p in pool_list), ZERO)
     worst = _riskiest(pool_list)
@@ -159,8 +192,15 @@ def account(pf: Portfolio) -> dict:
     else:
         ratio, band = worst["margin_ratio"], worst["band"]
         buffer_usd = min(p["buffer"] * p["price"] for p in pool_list)
-    return {"equity_usd": equity_usd, "maint_margin_usd": maint_usd, "initial_margin_usd": init_usd,
-            "margin_ratio": ratio, "band": band, "buffer_usd": buffer_usd, "pools": pool_list}
+    return {
+        "equity_usd": equity_usd,
+        "maint_margin_usd": maint_usd,
+        "initial_margin_usd": init_usd,
+        "margin_ratio": ratio,
+        "band": band,
+        "buffer_usd": buffer_usd,
+        "pools": pool_list,
+    }
 
 
 @exact
@@ -175,12 +215,27 @@ def equity(pf: Portfolio) -> dict:
             rate = collateral_rate(mb, a)
         else:
             rate = a.price if name in pool_assets else ZERO
-        rows.append({"asset": name, "wallet_balance": a.balance, "unrealized_pnl": upnl[name],
-                     "margin_balance": mb, "price": a.price, "rate": rate, "value_usd": mb * a.price,
-                     "collateral_usd": mb * rate})
+        rows.append(
+            {
+                "asset": name,
+                "wallet_balance": a.balance,
+                "unrealized_pnl": upnl[name],
+                "margin_balance": mb,
+                "price": a.price,
+                "rate": rate,
+                "value_usd": mb * a.price,
+                "collateral_usd": mb * rate,
+            }
+        )
     result = _head("equity", pf)
-    result.update({"assets": rows, "value_usd": sum((r["value_usd"] for r in rows), ZERO),
-                   "equity_usd": acct["equity_usd"], "initial_margin_usd": acct["initial_margin_usd"]})
+    result.update(
+        {
+            "assets": rows,
+            "value_usd": sum((r["value_usd"] for r in rows), ZERO),
+            "equity_usd": acct["equity_usd"],
+            "initial_margin_usd": acct["initial_margin_usd"],
+        }
+    )
     note = None
     if pf.multi:
         available_usd = acct["equity_usd"] - acct["initial_margin_usd"]
@@ -188,8 +243,10 @@ def equity(pf: Portfolio) -> dict:
     else:
         available = {name: p["equity"] - p["initial_margin"] for name, p in pool_assets.items()}
         available_usd = sum((v * pf.assets[n].price for n, v in available.items()), ZERO)
-        note = ("single-asset mode: only the margin assets of positions count; idle assets are valued at 0, "
-                "isolated wallets are not available to other positions")
+        note = (
+            "single-asset mode: only the margin assets of positions count; idle assets are valued at 0, "
+            "isolated wallets are not available to other positions"
+        )
     result.update({"available_usd": available_usd, "available": available})
     return _tail(result, pf, note)
 
@@ -201,8 +258,7 @@ def risk(pf: Portfolio) -> dict:
     acct = account(pf)
     solver = Solver(pf, acct)
     result = _head("risk", pf)
-    result.update({k: acct[k] for k in ("equity_usd", "maint_margin_usd", "margin_ratio", "band",
-                                         "buffer_usd")})
+    result.update({k: acct[k] for k in ("equity_usd", "maint_margin_usd", "margin_ratio", "band", "buffer_usd")})
     prices = [solver.liquidation_price(i) for i in range(len(pf.positions))]
 
     def row(i):
@@ -212,8 +268,13 @@ def risk(pf: Portfolio) -> dict:
 
     result["positions"] = Rows(row, len(prices))
     if not pf.multi:
-        result["pools"] = [{k: p[k] for k in ("pool", "asset", "margin_type", "equity", "maint_margin",
-                                              "margin_ratio", "band", "buffer")} for p in acct["pools"]]
+        result["pools"] = [
+            {
+                k: p[k]
+                for k in ("pool", "asset", "margin_type", "equity", "maint_margin", "margin_ratio", "band", "buffer")
+            }
+            for p in acct["pools"]
+        ]
     result["liquidation_shocks"] = liquidation_shocks(pf, solver)
     return _tail(result, pf)
 
@@ -258,8 +319,9 @@ def what_if(pf: Portfolio, prices=(), shocks=()) -> Portfolio:
     notes = list(pf.assumptions)
     for name, value in prices:
         if name not in assets:
-            problems.append(f"{pf.source}: --price {name}: not an asset of this portfolio "
-                            f"(assets: {', '.join(pf.assets)})")
+            problems.append(
+                f"{pf.source}: --price {name}: not an asset of this portfolio (assets: {', '.join(pf.assets)})"
+            )
             continue
         notes.append(f"what-if: {name} index price {value} instead of {assets[name].price} (--price)")
         assets[name] = assets[name].replace(price=value)
@@ -271,19 +333,22 @@ def what_if(pf: Portfolio, prices=(), shocks=()) -> Portfolio:
             continue
         parts = []
         if name in assets:
-            parts.append(f"index {plain(assets[name].price * factor, 18, grouping=False)} instead of {assets[name].price}")
+            parts.append(
+                f"index {plain(assets[name].price * factor, 18, grouping=False)} instead of {assets[name].price}"
+            )
             assets[name] = assets[name].replace(price=assets[name].price * factor)
         if moved:
             parts.append(f"marks of {', '.join(moved)} moved by the same factor")
-        positions = [p.replace(mark_price=p.mark_price * factor) if p.base_asset == name else p
-                     for p in positions]
+        positions = [p.replace(mark_price=p.mark_price * factor) if p.base_asset == name else p for p in positions]
         notes.append(f"what-if: {name} shocked {_percent(shock)}: {'; '.join(parts)} (--shock)")
     if problems:
         raise InputError(problems)
     for p in positions:
         if p.maint_margin_rate is None and p.brackets[-1].cap is not None and p.notional >= p.brackets[-1].cap:
-            notes.append(f"{p.symbol}: notional {p.notional} is beyond the last bracket cap "
-                         f"{p.brackets[-1].cap}; the last bracket is extended")
+            notes.append(
+                f"{p.symbol}: notional {p.notional} is beyond the last bracket cap "
+                f"{p.brackets[-1].cap}; the last bracket is extended"
+            )
     return pf.replace(assets=assets, positions=tuple(positions), assumptions=tuple(notes))
 
 
@@ -302,15 +367,28 @@ def stress(pf: Portfolio, asset: str, low: Decimal, high: Decimal, steps: int) -
         shock = low + (high - low) * k / (steps - 1)
         shocked = what_if(pf, shocks=[(asset, shock)])
         acct = account(shocked)
-        rows.append({"shock": shock, "equity_usd": acct["equity_usd"], "maint_margin_usd": acct["maint_margin_usd"],
-                     "margin_ratio": acct["margin_ratio"], "band": acct["band"],
-                     "autoexchange": autoexchange(shocked)["triggered"]})
+        rows.append(
+            {
+                "shock": shock,
+                "equity_usd": acct["equity_usd"],
+                "maint_margin_usd": acct["maint_margin_usd"],
+                "margin_ratio": acct["margin_ratio"],
+                "band": acct["band"],
+                "autoexchange": autoexchange(shocked)["triggered"],
+            }
+        )
     solver = Solver(pf, account(pf))
-    candidates = [s for d in (-1, 1) if (s := solver.liquidation_shock({asset}, d)) is not None
-                  and low <= s <= high]
+    candidates = [s for d in (-1, 1) if (s := solver.liquidation_shock({asset}, d)) is not None and low <= s <= high]
     result = _head("stress", pf)
-    result.update({"asset": asset, "from": low, "to": high, "steps": rows,
-                   "liquidation_shock": min(candidates, key=abs) if candidates else None})
+    result.update(
+        {
+            "asset": asset,
+            "from": low,
+            "to": high,
+            "steps": rows,
+            "liquidation_shock": min(candidates, key=abs) if candidates else None,
+        }
+    )
     worst = max(rows, key=lambda r: band_rank(r["band"]))
     result["worst_band"] = worst["band"]
     return _tail(result, pf)
@@ -335,15 +413,24 @@ def compare(pf: Portfolio) -> dict:
     for name, view in (("isolated", iso), ("single-asset cross", cross), ("multi-asset", converted(pf, MULTI))):
         acct = account(view)
         solver = Solver(view, acct)
-        layouts.append({"layout": name, "equity_usd": acct["equity_usd"], "maint_margin_usd": acct["maint_margin_usd"],
-                        "margin_ratio": acct["margin_ratio"], "band": acct["band"],
-                        "liquidation_prices": [{"symbol": p.symbol, "side": p.side_name,
-                                                "liquidation_price": solver.liquidation_price(i)}
-                                               for i, p in enumerate(view.positions)]})
+        layouts.append(
+            {
+                "layout": name,
+                "equity_usd": acct["equity_usd"],
+                "maint_margin_usd": acct["maint_margin_usd"],
+                "margin_ratio": acct["margin_ratio"],
+                "band": acct["band"],
+                "liquidation_prices": [
+                    {"symbol": p.symbol, "side": p.side_name, "liquidation_price": solver.liquidation_price(i)}
+                    for i, p in enumerate(view.positions)
+                ],
+            }
+        )
     return layouts
 
 
 # ---------------------------------------------------------------------------------------------- ltv
+
 
 @exact
 def ltv(pf: Portfolio) -> dict:
@@ -358,9 +445,16 @@ def ltv(pf: Portfolio) -> dict:
     applies = pf.multi and not pf.positions and pf.open_orders == 0
     reached = value is None or value >= pf.rules.ltv_trigger
     result = _head("ltv", pf)
-    result.update({"ltv": value, "negative_usd": negative, "positive_usd": positive,
-                   "trigger": pf.rules.ltv_trigger, "applies": applies,
-                   "triggered": bool(applies and negative > 0 and reached)})
+    result.update(
+        {
+            "ltv": value,
+            "negative_usd": negative,
+            "positive_usd": positive,
+            "trigger": pf.rules.ltv_trigger,
+            "applies": applies,
+            "triggered": bool(applies and negative > 0 and reached),
+        }
+    )
     note = None
     if not pf.multi:
         note = "single-asset mode: the LTV auto-exchange rule belongs to multi-asset mode and does not apply"
@@ -370,6 +464,7 @@ def ltv(pf: Portfolio) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- auto-exchange
+
 
 def _threshold_triggers(pf: Portfolio) -> list[dict]:
     out = []
@@ -382,8 +477,7 @@ def _threshold_triggers(pf: Portfolio) -> list[dict]:
         threshold, unit = rule
         measure = a.balance * a.price if unit == "USD" else a.balance
         if measure <= threshold:
-            out.append({"kind": "threshold", "asset": name, "threshold": threshold, "unit": unit,
-                        "balance": a.balance})
+            out.append({"kind": "threshold", "asset": name, "threshold": threshold, "unit": unit, "balance": a.balance})
     return out
 
 
@@ -394,13 +488,15 @@ def cover_plan(pf: Portfolio, deficit_assets: list[str]) -> dict:
     auto-exchange bid rate units.  A source that runs out sells everything and passes the rest of its share
     to the sources left, in the same proportions.  What nobody can cover is the shortfall.
     """
-    deficits = [{"asset": n, "quantity": -pf.assets[n].balance,
-                 "value_usd": -pf.assets[n].balance * pf.assets[n].ae_ask_rate} for n in deficit_assets]
+    deficits = [
+        {"asset": n, "quantity": -pf.assets[n].balance, "value_usd": -pf.assets[n].balance * pf.assets[n].ae_ask_rate}
+        for n in deficit_assets
+    ]
     need = sum((d["value_usd"] for d in deficits), ZERO)
     total_need = need
     sources = {n: a for n, a in pf.assets.items() if a.balance > 0 and n not in deficit_assets}
-    sold = {n: ZERO for n in sources}
-    proceeds = {n: ZERO for n in sources}
+    sold = dict.fromkeys(sources, ZERO)
+    proceeds = dict.fromkeys(sources, ZERO)
     active = dict(sources)
     while need > 0 and active:
         weight = sum((a.balance * a.price for a in active.values()), ZERO)
@@ -419,9 +515,17 @@ def cover_plan(pf: Portfolio, deficit_assets: list[str]) -> dict:
             need -= a.balance * a.ae_bid_rate
     shortfall = max(need, ZERO)
     covered = ONE if total_need == 0 else (total_need - shortfall) / total_need
-    sales = [{"asset": n, "quantity": sold[n], "value_usd": sold[n] * sources[n].price,
-              "proceeds_usd": proceeds[n], "rate": sources[n].ae_bid_rate}
-             for n in sources if sold[n] > 0]
+    sales = [
+        {
+            "asset": n,
+            "quantity": sold[n],
+            "value_usd": sold[n] * sources[n].price,
+            "proceeds_usd": proceeds[n],
+            "rate": sources[n].ae_bid_rate,
+        }
+        for n in sources
+        if sold[n] > 0
+    ]
     after = {n: a.balance for n, a in pf.assets.items()}
     for s in sales:
         after[s["asset"]] -= s["quantity"]
@@ -429,10 +533,10 @@ def cover_plan(pf: Portfolio, deficit_assets: list[str]) -> dict:
         d["covered_quantity"] = d["quantity"] * covered
         d["rate"] = pf.assets[d["asset"]].ae_ask_rate
         after[d["asset"]] += d["covered_quantity"]
-    cost = (sum((s["value_usd"] for s in sales), ZERO)
-            - sum((d["covered_quantity"] * pf.assets[d["asset"]].price for d in deficits), ZERO))
-    return {"sales": sales, "deficits": deficits, "cost_usd": cost, "shortfall_usd": shortfall,
-            "balances_after": after}
+    cost = sum((s["value_usd"] for s in sales), ZERO) - sum(
+        (d["covered_quantity"] * pf.assets[d["asset"]].price for d in deficits), ZERO
+    )
+    return {"sales": sales, "deficits": deficits, "cost_usd": cost, "shortfall_usd": shortfall, "balances_after": after}
 
 
 @exact
@@ -450,8 +554,10 @@ def autoexchange(pf: Portfolio, what_if: bool = False) -> dict:
             triggers.append({"kind": "ltv", "ltv": lt["ltv"], "trigger": lt["trigger"]})
         for n in negatives:
             if pf.tier.threshold_for(n) is None:
-                notes.append(f"{n}: tier {pf.tier.name} of rules {pf.rules.name} sets no auto-exchange "
-                             "threshold; only the liquidation and LTV triggers apply to it")
+                notes.append(
+                    f"{n}: tier {pf.tier.name} of rules {pf.rules.name} sets no auto-exchange "
+                    "threshold; only the liquidation and LTV triggers apply to it"
+                )
     else:
         notes.append("single-asset mode: auto-exchange is a multi-asset mode mechanism and never fires here")
     kinds = {t["kind"] for t in triggers}
@@ -472,6 +578,7 @@ def autoexchange(pf: Portfolio, what_if: bool = False) -> dict:
 
 # ---------------------------------------------------------------------------------------------- switching
 
+
 def converted(pf: Portfolio, mode: str) -> Portfolio:
     """The account as it would be in `mode`.  Into multi-asset mode isolated positions become cross and
     their isolated wallets return to the margin asset's cross wallet (what converting them would do)."""
@@ -490,8 +597,13 @@ def converted(pf: Portfolio, mode: str) -> Portfolio:
 
 def _summary(pf: Portfolio) -> dict:
     acct = account(pf)
-    return {"mode": pf.mode, "equity_usd": acct["equity_usd"], "maint_margin_usd": acct["maint_margin_usd"],
-            "margin_ratio": acct["margin_ratio"], "band": acct["band"]}
+    return {
+        "mode": pf.mode,
+        "equity_usd": acct["equity_usd"],
+        "maint_margin_usd": acct["maint_margin_usd"],
+        "margin_ratio": acct["margin_ratio"],
+        "band": acct["band"],
+    }
 
 
 @exact
@@ -505,36 +617,69 @@ def switch_check(pf: Portfolio, to: str | None = None) -> dict:
         if to == MULTI:
             for pos in pf.positions:
                 if pos.isolated:
-                    blockers.append({"reason": "isolated_position", "binance_code": -4167, "symbol": pos.symbol,
-                                     "message": f"{pos.symbol} {pos.side_name} is isolated: make it cross "
-                                                "or close it first"})
+                    blockers.append(
+                        {
+                            "reason": "isolated_position",
+                            "binance_code": -4167,
+                            "symbol": pos.symbol,
+                            "message": f"{pos.symbol} {pos.side_name} is isolated: make it cross or close it first",
+                        }
+                    )
         if pf.open_orders:
-            blockers.append({"reason": "open_orders", "binance_code": -4170,
-                             "message": f"{pf.open_orders} open order(s): cancel them first"})
+            blockers.append(
+                {
+                    "reason": "open_orders",
+                    "binance_code": -4170,
+                    "message": f"{pf.open_orders} open order(s): cancel them first",
+                }
+            )
         for name, a in pf.assets.items():
             if a.balance < 0:
-                blockers.append({"reason": "negative_balance", "binance_code": -4172, "asset": name,
-                                 "message": f"{name} wallet balance is {a.balance}: bring it to 0 or above "
-                                            "first"})
+                blockers.append(
+                    {
+                        "reason": "negative_balance",
+                        "binance_code": -4172,
+                        "asset": name,
+                        "message": f"{name} wallet balance is {a.balance}: bring it to 0 or above first",
+                    }
+                )
         if to == MULTI:
             for pos in pf.positions:
                 if pos.contract not in pf.rules.contracts:
-                    blockers.append({"reason": "contract_not_admitted", "binance_code": None,
-                                     "symbol": pos.symbol,
-                                     "message": f"{pos.symbol} is a {pos.contract} contract; rules "
-                                                f"{pf.rules.name} admit {', '.join(sorted(pf.rules.contracts))} "
-                                                "only in multi-asset mode"})
+                    blockers.append(
+                        {
+                            "reason": "contract_not_admitted",
+                            "binance_code": None,
+                            "symbol": pos.symbol,
+                            "message": f"{pos.symbol} is a {pos.contract} contract; rules "
+                            f"{pf.rules.name} admit {', '.join(sorted(pf.rules.contracts))} "
+                            "only in multi-asset mode",
+                        }
+                    )
         else:
             for pool in pools(converted(pf, SINGLE)):
                 if pool["margin_type"] == "cross" and pool["equity"] < pool["initial_margin"]:
-                    blockers.append({"reason": "insufficient_margin", "binance_code": -4169,
-                                     "asset": pool["asset"],
-                                     "message": f"{pool['asset']} alone holds {pool['equity']} against "
-                                                f"initial margin {pool['initial_margin']} of its positions"})
+                    blockers.append(
+                        {
+                            "reason": "insufficient_margin",
+                            "binance_code": -4169,
+                            "asset": pool["asset"],
+                            "message": f"{pool['asset']} alone holds {pool['equity']} against "
+                            f"initial margin {pool['initial_margin']} of its positions",
+                        }
+                    )
     result = _head("switch-check", pf)
-    result.update({"from": pf.mode, "to": to, "allowed": not blockers, "blockers": blockers,
-                   "preview": {"from": _summary(pf), "to": _summary(converted(pf, to))}})
+    result.update(
+        {
+            "from": pf.mode,
+            "to": to,
+            "allowed": not blockers,
+            "blockers": blockers,
+            "preview": {"from": _summary(pf), "to": _summary(converted(pf, to))},
+        }
+    )
     if to == MULTI and any(p.isolated for p in pf.positions):
-        notes.append("preview: isolated positions are shown as cross, their isolated wallets returned to the "
-                     "cross wallet")
+        notes.append(
+            "preview: isolated positions are shown as cross, their isolated wallets returned to the cross wallet"
+        )
     return _tail(result, pf, *notes)

@@ -1,4 +1,5 @@
 """Writing files without losing anything: atomically, and never over an existing file unless forced."""
+
 from __future__ import annotations
 
 import os
@@ -42,7 +43,7 @@ def write_text(path: str, text: str, force: bool = False) -> None:
                 os.link(tmp, path)
             except FileExistsError:
                 raise InputError([f"{path}: already exists; use --force to overwrite it"]) from None
-            except OSError:          # a file system without hard links: check, then rename
+            except OSError:  # a file system without hard links: check, then rename
                 if os.path.lexists(path):
                     raise InputError([f"{path}: already exists; use --force to overwrite it"]) from None
                 os.replace(tmp, path)

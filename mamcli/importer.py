@@ -11,6 +11,7 @@ Endpoints (field names as Binance documents them; every number arrives as a stri
 - GET /fapi/v1/multiAssetsMargin: {"multiAssetsMargin": true}.
 Every problem is collected and reported at once, each naming the file and the field.
 """
+
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -126,8 +127,11 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     acc_positions = {}
     if isinstance(account, dict) and isinstance(account.get("positions"), list):
         for row in account["positions"]:
-            if isinstance(row, dict) and isinstance(row.get("symbol"), str) \
-                    and isinstance(row.get("positionSide", "BOTH"), str):
+            if (
+                isinstance(row, dict)
+                and isinstance(row.get("symbol"), str)
+                and isinstance(row.get("positionSide", "BOTH"), str)
+            ):
                 acc_positions[(row["symbol"], row.get("positionSide", "BOTH"))] = row
 
     # positions
@@ -136,10 +140,13 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     if pos_body is None:
         open_rows = [r for r in acc_positions.values() if _nonzero(r.get("positionAmt"))]
         if open_rows:
-            c.add(acc_label, "positions", "the account has open positions; give --positions (the saved body "
-                                          "of GET /fapi/v2/positionRisk) for their marks")
-    for i, row in enumerate(_rows(c, pos_label, pos_body, "GET /fapi/v2/positionRisk") if pos_body is not None
-                            else []):
+            c.add(
+                acc_label,
+                "positions",
+                "the account has open positions; give --positions (the saved body "
+                "of GET /fapi/v2/positionRisk) for their marks",
+            )
+    for i, row in enumerate(_rows(c, pos_label, pos_body, "GET /fapi/v2/positionRisk") if pos_body is not None else []):
         key = f"[{i}]"
         if not isinstance(row, dict):
             c.add(pos_label, key, "not an object")
@@ -193,17 +200,19 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     index: dict[str, dict] = {}
     idx_label, idx_body = payloads.get("index")
     if idx_body is None:
-        c.add("import", "", "--index is required (the saved body of GET /fapi/v1/assetIndex) for prices and "
-                            "haircuts")
+        c.add("import", "", "--index is required (the saved body of GET /fapi/v1/assetIndex) for prices and haircuts")
     for i, row in enumerate(_rows(c, idx_label, idx_body, "GET /fapi/v1/assetIndex") if idx_body is not None else []):
         symbol = row.get("symbol") if isinstance(row, dict) else None
         if not isinstance(symbol, str) or not symbol.endswith("USD") or len(symbol) <= 3:
             continue
         asset = symbol[:-3]
         fields = {"price": c.number(idx_label, f"[{i}]({symbol})", row, "index")}
-        for ours, theirs in (("haircut", "bidBuffer"), ("ask_buffer", "askBuffer"),
-                             ("autoexchange_haircut", "autoExchangeBidBuffer"),
-                             ("autoexchange_ask_buffer", "autoExchangeAskBuffer")):
+        for ours, theirs in (
+            ("haircut", "bidBuffer"),
+            ("ask_buffer", "askBuffer"),
+            ("autoexchange_haircut", "autoExchangeBidBuffer"),
+            ("autoexchange_ask_buffer", "autoExchangeAskBuffer"),
+        ):
             value = c.number(idx_label, f"[{i}]({symbol})", row, theirs, required=False)
             if value is not None:
                 fields[ours] = value
@@ -213,8 +222,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     brackets = {}
     br_label, br_body = payloads.get("brackets")
     wanted = {p["symbol"] for p in positions}
-    for i, row in enumerate(_rows(c, br_label, br_body, "GET /fapi/v1/leverageBracket") if br_body is not None
-                            else []):
+    for i, row in enumerate(_rows(c, br_label, br_body, "GET /fapi/v1/leverageBracket") if br_body is not None else []):
         symbol = row.get("symbol") if isinstance(row, dict) else None
         if not isinstance(symbol, str) or symbol not in wanted:
             continue
@@ -236,14 +244,19 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
             brackets[symbol] = table
 
     for symbol in sorted(wanted - set(brackets)):
-        c.add(br_label or "import", symbol, "no leverage brackets for this position's symbol; give --brackets "
-                                            "(the saved body of GET /fapi/v1/leverageBracket) covering it")
+        c.add(
+            br_label or "import",
+            symbol,
+            "no leverage brackets for this position's symbol; give --brackets "
+            "(the saved body of GET /fapi/v1/leverageBracket) covering it",
+        )
 
     # assets: held, or margin of a position
     names = [n for n, b in balances.items() if b != 0]
     for p in positions:
-        quote = p.get("margin_asset") or next((a for a in ("USDT", "USDC", "FDUSD", "BTC")
-                                               if p["symbol"].split("_")[0].endswith(a)), None)
+        quote = p.get("margin_asset") or next(
+            (a for a in ("USDT", "USDC", "FDUSD", "BTC") if p["symbol"].split("_")[0].endswith(a)), None
+        )
         if quote and quote not in names:
             names.append(quote)
     assets = {}
@@ -252,8 +265,11 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         if name in prices:
             fields["price"] = prices.pop(name)
         if fields.get("price") is None:
-            c.add(idx_label or "import", name, f"no {name}USD row in the asset index, so no price for {name}; "
-                                                f"give --price {name}=VALUE")
+            c.add(
+                idx_label or "import",
+                name,
+                f"no {name}USD row in the asset index, so no price for {name}; give --price {name}=VALUE",
+            )
             continue
         assets[name] = {"balance": balances.get(name, ZERO), **fields}
     for name in prices:

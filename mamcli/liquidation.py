@@ -15,6 +15,7 @@ So the buffer is piecewise quadratic with known breakpoints.  The sweep walks th
 from s = 0 carrying the exact coefficients and solves each piece in closed form: no iteration, no
 tolerance.  Work is O(terms log terms) per question.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -38,7 +39,7 @@ def _roots(p: Poly) -> list[Decimal]:
     if disc < 0:
         return []
     root = disc.sqrt()
-    q = -(c1 + root) / 2 if c1 >= 0 else -(c1 - root) / 2   # no cancellation
+    q = -(c1 + root) / 2 if c1 >= 0 else -(c1 - root) / 2  # no cancellation
     if q == 0:
         return [ZERO]
     return [q / c2, c0 / q]
@@ -51,7 +52,7 @@ def _first_root(p: Poly, lo: Decimal, hi: Decimal | None, direction: int) -> Dec
         ahead = direction * (r - lo)
         if ahead < 0 or (hi is not None and direction * (hi - r) < 0):
             continue
-        if direction < 0 and r <= -ONE:      # a price must stay positive
+        if direction < 0 and r <= -ONE:  # a price must stay positive
             continue
         if best is None or ahead < direction * (best - lo):
             best = r
@@ -80,7 +81,7 @@ def sweep(base: Decimal, terms: list, direction: int) -> Decimal | None:
     cur = [c0, c1, c2]
     if c0 <= 0:
         return ZERO
-    events.sort(key=itemgetter(0), reverse=direction < 0)      # nearest to s = 0 first
+    events.sort(key=itemgetter(0), reverse=direction < 0)  # nearest to s = 0 first
     lo = ZERO
     n = len(events)
     j = 0
@@ -98,13 +99,14 @@ def sweep(base: Decimal, terms: list, direction: int) -> Decimal | None:
             cur[2] += after[2] - before[2]
             active[i] = after
             j += 1
-        if _eval(cur, s) <= 0:               # a jump at an inconsistent bracket floor
+        if _eval(cur, s) <= 0:  # a jump at an inconsistent bracket floor
             return s
         lo = s
     return _first_root(tuple(cur), lo, -ONE if direction < 0 else None, direction)
 
 
 # ---------------------------------------------------------------------------------------------- terms
+
 
 class _Fixed:
     """A term that is one polynomial everywhere."""
@@ -166,10 +168,10 @@ class _Maintenance:
         table, i, n0 = self.table, self.start, self.n0
         if not table:
             return
-        if self.direction < 0:   # below floor j the bracket j − 1 applies
+        if self.direction < 0:  # below floor j the bracket j − 1 applies
             for j in range(i, 0, -1):
                 yield table[j].floor / n0 - ONE, j - 1
-        else:                    # from floor j up the bracket j applies
+        else:  # from floor j up the bracket j applies
             for j in range(i + 1, len(table)):
                 yield table[j].floor / n0 - ONE, j
 
@@ -202,7 +204,7 @@ class Solver:
             self.by_symbol.setdefault(pos.symbol, []).append(i)
             self.by_base.setdefault(pos.base_asset, []).append(i)
         self._moves: dict[tuple, Decimal | None] = {}
-        self.pools = account["pools"] or []          # single-asset pools, as account() built them
+        self.pools = account["pools"] or []  # single-asset pools, as account() built them
         self.pool_of: dict[int, int] = {}
         iso = 0
         isolated_pools = [k for k, p in enumerate(self.pools) if p["margin_type"] == "isolated"]
@@ -225,13 +227,21 @@ class Solver:
         terms = []
         for name in set(k) | (assets & set(pf.assets)):
             a = pf.assets[name]
-            terms.append(_Collateral(a.balance + self.upnl[name], k.get(name, ZERO), a,
-                                     1 if name in assets else 0, direction))
+            terms.append(
+                _Collateral(a.balance + self.upnl[name], k.get(name, ZERO), a, 1 if name in assets else 0, direction)
+            )
         touched = moving_set | {i for name in assets for i in self.by_margin.get(name, ())}
         for i in touched:
             pos = pf.positions[i]
-            terms.append(_Maintenance(pos, 1 if i in moving_set else 0, pf.assets[pos.margin_asset].ask_rate,
-                                      1 if pos.margin_asset in assets else 0, direction))
+            terms.append(
+                _Maintenance(
+                    pos,
+                    1 if i in moving_set else 0,
+                    pf.assets[pos.margin_asset].ask_rate,
+                    1 if pos.margin_asset in assets else 0,
+                    direction,
+                )
+            )
         base = self.buffer - sum((t.first[0] for t in terms), ZERO)
         return sweep(base, terms, direction)
 
@@ -239,8 +249,13 @@ class Solver:
     def _pool(self, k_pool: int, moving: list[int], direction: int) -> Decimal | None:
         pool = self.pools[k_pool]
         members = [i for i in moving if self.pool_of.get(i) == k_pool]
-        slope = sum((self.pf.positions[i].side * self.pf.positions[i].quantity * self.pf.positions[i].mark_price
-                     for i in members), ZERO)
+        slope = sum(
+            (
+                self.pf.positions[i].side * self.pf.positions[i].quantity * self.pf.positions[i].mark_price
+                for i in members
+            ),
+            ZERO,
+        )
         terms = [_Fixed((ZERO, slope, ZERO))]
         terms += [_Maintenance(self.pf.positions[i], 1, ONE, 0, direction) for i in members]
         base = pool["equity"] - pool["maint_margin"] - sum((t.first[0] for t in terms), ZERO)
@@ -249,14 +264,13 @@ class Solver:
     def _account(self, moving: list[int], assets: set[str], direction: int) -> Decimal | None:
         if self.pf.multi:
             return self._multi(moving, assets, direction)
-        found = [s for k in {self.pool_of[i] for i in moving}
-                 if (s := self._pool(k, moving, direction)) is not None]
+        found = [s for k in {self.pool_of[i] for i in moving} if (s := self._pool(k, moving, direction)) is not None]
         return min(found, key=abs) if found else None
 
     def liquidation_price(self, index: int) -> Decimal | None:
         """The mark of the position's symbol at which its account (or pool) reaches ratio 100 %."""
         pos = self.pf.positions[index]
-        for direction in (-pos.side, pos.side):   # the losing side first
+        for direction in (-pos.side, pos.side):  # the losing side first
             s = self._symbol_move(index, direction)
             if s is not None:
                 return pos.mark_price * (ONE + s)

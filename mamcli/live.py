@@ -4,6 +4,7 @@ The key and secret come from MAMCLI_API_KEY and MAMCLI_API_SECRET only; they are
 written.  Signed requests carry `timestamp` (ms) and `signature`, the hex HMAC-SHA256 of the query string
 under the secret, with the key in the X-MBX-APIKEY header, as Binance documents.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,8 +33,9 @@ ENDPOINTS = (
 def credentials(environ=os.environ) -> tuple[str, str]:
     missing = [v for v in ("MAMCLI_API_KEY", "MAMCLI_API_SECRET") if not environ.get(v)]
     if missing:
-        raise InputError([f"import --live: {' and '.join(missing)} not set (the key and secret are read from "
-                          "the environment only)"])
+        raise InputError(
+            [f"import --live: {' and '.join(missing)} not set (the key and secret are read from the environment only)"]
+        )
     return environ["MAMCLI_API_KEY"], environ["MAMCLI_API_SECRET"]
 
 
@@ -43,7 +45,6 @@ def sign(query: str, secret: str) -> str:
 
 def _get(url: str, key: str, label: str, timeout: float):
     import json
-    import socket
     import urllib.error
     import urllib.request
     from decimal import Decimal
@@ -61,7 +62,7 @@ def _get(url: str, key: str, label: str, timeout: float):
         except ValueError:
             pass
         raise InputError([f"{label}: HTTP {e.code} {e.reason}"]) from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise InputError([f"{label}: no answer within {timeout:g} s"]) from None
     except urllib.error.URLError as e:
         raise InputError([f"{label}: cannot reach the server ({e.reason})"]) from None
@@ -73,8 +74,9 @@ def _get(url: str, key: str, label: str, timeout: float):
         raise InputError([f"{label}: the answer is not JSON"]) from None
 
 
-def fetch(base_url: str = DEFAULT_BASE_URL, environ=os.environ, timeout: float = TIMEOUT_SECONDS,
-          clock=time.time) -> Payloads:
+def fetch(
+    base_url: str = DEFAULT_BASE_URL, environ=os.environ, timeout: float = TIMEOUT_SECONDS, clock=time.time
+) -> Payloads:
     key, secret = credentials(environ)
     base = base_url.rstrip("/")
     if not base.startswith(("http://", "https://")):

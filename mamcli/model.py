@@ -3,9 +3,11 @@
 Nothing here parses or prints.  Derived per-position figures live here as properties because they are
 definitions (SPEC §1), not policy.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any, ClassVar
 
 from mamcli.numbers import ONE
 
@@ -31,15 +33,16 @@ class Record:
     """
 
     __slots__ = ()
-    _defaults: dict = {}
+    _defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, *args, **kwargs):
         values = dict(self._defaults)
-        values.update(zip(self.__slots__, args))
+        values.update(zip(self.__slots__, args, strict=False))
         values.update(kwargs)
         if set(values) != set(self.__slots__):
-            raise TypeError(f"{type(self).__name__}: fields {sorted(set(self.__slots__) ^ set(values))} "
-                            "missing or unknown")
+            raise TypeError(
+                f"{type(self).__name__}: fields {sorted(set(self.__slots__) ^ set(values))} missing or unknown"
+            )
         for name in self.__slots__:
             object.__setattr__(self, name, values[name])
 
@@ -141,10 +144,23 @@ def select_bracket(brackets: tuple[Bracket, ...], notional: Decimal) -> Bracket:
 
 
 class Position(Record):
-    __slots__ = ('symbol', 'side', 'quantity', 'entry_price', 'mark_price', 'margin_asset', 'base_asset',
-                 'leverage', 'margin_type', 'isolated_wallet', 'contract', 'maint_margin_rate', 'maint_amount',
-                 'brackets')
-    _defaults = {'brackets': ()}
+    __slots__ = (
+        'symbol',
+        'side',
+        'quantity',
+        'entry_price',
+        'mark_price',
+        'margin_asset',
+        'base_asset',
+        'leverage',
+        'margin_type',
+        'isolated_wallet',
+        'contract',
+        'maint_margin_rate',
+        'maint_amount',
+        'brackets',
+    )
+    _defaults: ClassVar[dict[str, Any]] = {'brackets': ()}
     # symbol: str
     # side: int                    # +1 long, -1 short
     # quantity: Decimal            # > 0
@@ -195,7 +211,7 @@ class Position(Record):
 
 class Tier(Record):
     __slots__ = ('name', 'threshold_usd', 'thresholds')
-    _defaults = {'thresholds': {}}
+    _defaults: ClassVar[dict[str, Any]] = {'thresholds': {}}
     # name: str
     # threshold_usd: Decimal | None                                  # e.g. -10000 (USD at index)
     # thresholds: dict[str, Decimal]   # asset units, e.g. BTC -0.1
@@ -226,7 +242,7 @@ class Rules(Record):
 
 class Portfolio(Record):
     __slots__ = ('source', 'mode', 'tier', 'open_orders', 'rules', 'assets', 'positions', 'assumptions')
-    _defaults = {'assumptions': ()}
+    _defaults: ClassVar[dict[str, Any]] = {'assumptions': ()}
     # source: str                  # file name as the user gave it ("<stdin>" for -)
     # mode: str
     # tier: Tier
@@ -239,4 +255,3 @@ class Portfolio(Record):
     @property
     def multi(self) -> bool:
         return self.mode == MULTI
-

@@ -3,6 +3,7 @@
 Ranges follow the Monitoring Plugins guidelines: `10` alerts outside 0…10, `10:` below 10, `~:10` above
 10, `10:20` outside 10…20, `@10:20` inside 10…20 (ends included).  The value is the margin ratio in percent.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -48,9 +49,11 @@ def status_line(risk: dict, warning: Range, critical: Range) -> tuple[int, str]:
     equity = fixed(risk["equity_usd"], 2, grouping=False)
     maint = fixed(risk["maint_margin_usd"], 2, grouping=False)
     perf_ratio = "U" if percent is None else shown
-    text = (f"MAMCLI {STATUS[code]} - margin ratio {shown} ({risk['band']}), equity {equity} USD"
-            f" | margin_ratio={perf_ratio};{warning.text};{critical.text};0;100"
-            f" equity_usd={equity} maint_margin_usd={maint}")
+    text = (
+        f"MAMCLI {STATUS[code]} - margin ratio {shown} ({risk['band']}), equity {equity} USD"
+        f" | margin_ratio={perf_ratio};{warning.text};{critical.text};0;100"
+        f" equity_usd={equity} maint_margin_usd={maint}"
+    )
     return code, text
 
 

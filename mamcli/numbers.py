@@ -5,6 +5,7 @@ Every number that reaches the engine passes through `D()`: TOML integers, TOML d
 fraction can never sneak into a balance.  Rounding is always explicit: `q8()` for JSON output
 (half-up, 8 places) and `fixed()` for display.
 """
+
 from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 
 # Inputs beyond these bounds are refused: no real balance, price or quantity comes near them, and the
@@ -15,13 +16,15 @@ MAX_PLACES = 18
 # 60 significant digits: inputs have at most 15 + 18 digits, products of two of them stay exact, and
 # quotients are rounded far below anything that is displayed (8 places).  Traps turn any surprise into an
 # exception rather than a silent NaN.
-ENGINE_CONTEXT = Context(prec=60, rounding=ROUND_HALF_UP, Emax=999999, Emin=-999999,
-                         traps=[InvalidOperation, DivisionByZero, Overflow])
+ENGINE_CONTEXT = Context(
+    prec=60, rounding=ROUND_HALF_UP, Emax=999999, Emin=-999999, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
 
 # Output rounding gets its own, much wider context: formatting must never fail once output has begun,
 # whatever the size of a (valid) liquidation price or ratio.
-OUTPUT_CONTEXT = Context(prec=2000, rounding=ROUND_HALF_UP, Emax=999999, Emin=-999999,
-                         traps=[InvalidOperation, DivisionByZero, Overflow])
+OUTPUT_CONTEXT = Context(
+    prec=2000, rounding=ROUND_HALF_UP, Emax=999999, Emin=-999999, traps=[InvalidOperation, DivisionByZero, Overflow]
+)
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -66,7 +69,7 @@ def D(value) -> Decimal:
 
 def _places(d: Decimal) -> int:
     """Decimal places that carry a significant digit (1.50 has 1, 1e-20 has 20)."""
-    sign, digits, exponent = d.as_tuple()
+    _, digits, exponent = d.as_tuple()
     if exponent >= 0:
         return 0
     trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))

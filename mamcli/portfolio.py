@@ -3,6 +3,7 @@
 Every problem of a file is collected before anything is raised, so a user fixes a file in one pass.  Each
 problem is one line: ``FILE: KEY: what is wrong``.  Numbers pass through `numbers.D()` only.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,13 +24,29 @@ TOP_KEYS = ("account", "assets", "positions", "brackets")
 ACCOUNT_KEYS = ("mode", "tier", "open_orders", "rules")
 ASSET_KEYS = ("balance", "price", "haircut", "ask_buffer", "autoexchange_haircut", "autoexchange_ask_buffer")
 BUFFER_KEYS = ASSET_KEYS[2:]
-POSITION_KEYS = ("symbol", "side", "quantity", "entry_price", "mark_price", "margin_asset", "leverage",
-                 "margin_type", "isolated_wallet", "contract", "maint_margin_rate", "maint_amount")
+POSITION_KEYS = (
+    "symbol",
+    "side",
+    "quantity",
+    "entry_price",
+    "mark_price",
+    "margin_asset",
+    "leverage",
+    "margin_type",
+    "isolated_wallet",
+    "contract",
+    "maint_margin_rate",
+    "maint_amount",
+)
 BRACKET_KEYS = ("floor", "cap", "mmr", "cum")
 RULES_KEYS = ("name", "description", "ltv_trigger", "contracts", "bands", "tiers", "assets")
 CONTRACTS = ("perpetual", "delivery")
-_WORDS = {"haircut": "haircut", "ask_buffer": "ask buffer", "autoexchange_haircut": "auto-exchange haircut",
-          "autoexchange_ask_buffer": "auto-exchange ask buffer"}
+_WORDS = {
+    "haircut": "haircut",
+    "ask_buffer": "ask buffer",
+    "autoexchange_haircut": "auto-exchange haircut",
+    "autoexchange_ask_buffer": "auto-exchange ask buffer",
+}
 ASSET_NAME = re.compile(r"[A-Z0-9]{1,20}\Z")
 SYMBOL_NAME = re.compile(r"[A-Z0-9]{2,40}(_[0-9A-Z]{1,12})?\Z")
 
@@ -50,6 +67,7 @@ class Problems:
 
 
 # ---------------------------------------------------------------------------------------------- reading
+
 
 def read_toml(path: str, label: str) -> dict:
     """Parse a TOML file (or stdin for '-') with every decimal as Decimal; raise InputError otherwise."""
@@ -76,8 +94,7 @@ def parse_toml(data: bytes, label: str) -> dict:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise InputError([f"{label}: is not UTF-8 text (bad byte at offset {e.start}); is it a TOML file?"]) \
-            from None
+        raise InputError([f"{label}: is not UTF-8 text (bad byte at offset {e.start}); is it a TOML file?"]) from None
     if not text.strip():
         raise InputError([f"{label}: is empty; see `mamcli --help` or README.md for the portfolio format"])
     try:
@@ -89,6 +106,7 @@ def parse_toml(data: bytes, label: str) -> dict:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+
 
 def _closest(word: str, known) -> str | None:
     import difflib  # only on the error path
@@ -157,8 +175,11 @@ def _text(p: Problems, key: str, table: dict, name: str, choices=None, *, requir
         return None
     if choices is not None and value not in choices:
         close = _closest(value, choices)
-        p.add(where, f"must be one of {', '.join(choices)}, got {_safe(value)!r}" +
-              (f" (did you mean {close!r}?)" if close else ""))
+        p.add(
+            where,
+            f"must be one of {', '.join(choices)}, got {_safe(value)!r}"
+            + (f" (did you mean {close!r}?)" if close else ""),
+        )
         return None
     return value
 
@@ -181,14 +202,19 @@ def non_positive(d):
 
 # ---------------------------------------------------------------------------------------------- rules
 
+
 def resolve_rules(name_or_path: str, base_dir: str | None, where: str) -> tuple[str, str]:
     """(path, label) of a rules profile given by shipped name or by path."""
     if name_or_path in SHIPPED_RULES:
         return os.path.join(RULES_DIR, f"{name_or_path}.toml"), f"rules profile {name_or_path}"
     looks_like_path = name_or_path.endswith(".toml") or os.sep in name_or_path or "/" in name_or_path
     if not looks_like_path:
-        raise InputError([f"{where}: unknown rules profile {name_or_path!r}"
-                          f"{_suggest(name_or_path, SHIPPED_RULES)}; or give the path of a .toml file"])
+        raise InputError(
+            [
+                f"{where}: unknown rules profile {name_or_path!r}"
+                f"{_suggest(name_or_path, SHIPPED_RULES)}; or give the path of a .toml file"
+            ]
+        )
     path = name_or_path
     if base_dir and not os.path.isabs(path):
         path = os.path.join(base_dir, path)
@@ -229,7 +255,7 @@ def load_rules(path: str, label: str) -> Rules:
         tname = _text(p, key, t, "name", required=True)
         usd = _number(p, key, t, "threshold_usd", check=non_positive)
         units = {}
-        for asset, v in _table(p, f"{key}.thresholds", t.get("thresholds")).items():
+        for asset in _table(p, f"{key}.thresholds", t.get("thresholds")):
             d = _number(p, f"{key}.thresholds", t["thresholds"], asset, check=non_positive)
             if d is not None:
                 units[asset] = d
@@ -240,14 +266,22 @@ def load_rules(path: str, label: str) -> Rules:
         key = f"assets.{_safe(asset)}"
         fields = _table(p, key, fields)
         _unknown_keys(p, f"{key}.", fields, BUFFER_KEYS)
-        assets[asset] = {k: v for k in BUFFER_KEYS
-                         if (v := _number(p, key, fields, k, check=fraction)) is not None}
+        assets[asset] = {k: v for k in BUFFER_KEYS if (v := _number(p, key, fields, k, check=fraction)) is not None}
     p.check()
-    return Rules(name=name, description=description, tiers=tuple(tiers), ltv_trigger=ltv_trigger,
-                 yellow=yellow, red=red, contracts=frozenset(contracts), assets=assets)
+    return Rules(
+        name=name,
+        description=description,
+        tiers=tuple(tiers),
+        ltv_trigger=ltv_trigger,
+        yellow=yellow,
+        red=red,
+        contracts=frozenset(contracts),
+        assets=assets,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- portfolio
+
 
 def load_portfolio(path: str, rules: str | None = None) -> Portfolio:
     """Read and validate a portfolio file; `rules` (from --rules) wins over [account] rules."""
@@ -289,8 +323,7 @@ def build_portfolio(doc: dict, label: str, folder: str | None, rules: str | None
     tier = profile.tier(tier_name) if tier_name else profile.tiers[0]
     if tier_name and tier is None:
         names = [t.name for t in profile.tiers]
-        p.add("account.tier", f"unknown tier {_safe(tier_name)!r} for rules {profile.name}"
-                              f"{_suggest(tier_name, names)}")
+        p.add("account.tier", f"unknown tier {_safe(tier_name)!r} for rules {profile.name}{_suggest(tier_name, names)}")
         tier = profile.tiers[0]
     if tier_name is None and "tier" not in account:
         assumptions.append(f"tier not given: {tier.name} (first tier of rules {profile.name})")
@@ -310,8 +343,16 @@ def build_portfolio(doc: dict, label: str, folder: str | None, rules: str | None
     declared = [a for a in _table(Problems(label), "assets", doc.get("assets")) if isinstance(a, str)]
     positions = _load_positions(p, doc, declared, brackets, mode, assumptions)
     p.check()
-    return Portfolio(source=label, mode=mode, tier=tier, open_orders=open_orders, rules=profile,
-                     assets=assets, positions=tuple(positions), assumptions=tuple(assumptions))
+    return Portfolio(
+        source=label,
+        mode=mode,
+        tier=tier,
+        open_orders=open_orders,
+        rules=profile,
+        assets=assets,
+        positions=tuple(positions),
+        assumptions=tuple(assumptions),
+    )
 
 
 def _load_assets(p: Problems, doc: dict, profile: Rules, assumptions: list[str]) -> dict[str, Asset]:
@@ -338,7 +379,7 @@ def _load_assets(p: Problems, doc: dict, profile: Rules, assumptions: list[str])
         prof = profile.assets.get(name, {})
         used = []
 
-        def pick(k, fallback=None):
+        def pick(k, fallback=None, own=own, prof=prof, used=used):
             if k in own:
                 return own[k]
             if k in prof:
@@ -348,14 +389,18 @@ def _load_assets(p: Problems, doc: dict, profile: Rules, assumptions: list[str])
 
         haircut = pick("haircut")
         if haircut is None:
-            p.add(key, f"no haircut: rules {profile.name} has none for {name}; add haircut = ... "
-                       f"(Binance bidBuffer, e.g. 0.05) under [{key}]")
+            p.add(
+                key,
+                f"no haircut: rules {profile.name} has none for {name}; add haircut = ... "
+                f"(Binance bidBuffer, e.g. 0.05) under [{key}]",
+            )
             continue
         ae_haircut = pick("autoexchange_haircut")
         if ae_haircut is None:
             ae_haircut = haircut
-            assumptions.append(f"{name}: no auto-exchange haircut given or in rules {profile.name}; "
-                               f"its haircut {haircut} is used")
+            assumptions.append(
+                f"{name}: no auto-exchange haircut given or in rules {profile.name}; its haircut {haircut} is used"
+            )
         ask_buffer = pick("ask_buffer")
         ae_ask = pick("autoexchange_ask_buffer")
         if ask_buffer is None or ae_ask is None:
@@ -364,14 +409,21 @@ def _load_assets(p: Problems, doc: dict, profile: Rules, assumptions: list[str])
             from_profile.append(f"{name}: {', '.join(used)} from rules {profile.name}")
         if balance is None or price is None:
             continue
-        assets[name] = Asset(name=name, balance=balance, price=price, haircut=haircut,
-                             ask_buffer=haircut if ask_buffer is None else ask_buffer,
-                             ae_haircut=ae_haircut,
-                             ae_ask_buffer=ae_haircut if ae_ask is None else ae_ask)
+        assets[name] = Asset(
+            name=name,
+            balance=balance,
+            price=price,
+            haircut=haircut,
+            ask_buffer=haircut if ask_buffer is None else ask_buffer,
+            ae_haircut=ae_haircut,
+            ae_ask_buffer=ae_haircut if ae_ask is None else ae_ask,
+        )
     assumptions.extend(from_profile)
     if defaulted_ask:
-        assumptions.append("ask buffers not given default to the matching haircut "
-                           "(ask_buffer = haircut, autoexchange_ask_buffer = autoexchange_haircut)")
+        assumptions.append(
+            "ask buffers not given default to the matching haircut "
+            "(ask_buffer = haircut, autoexchange_ask_buffer = autoexchange_haircut)"
+        )
     return assets
 
 
@@ -458,16 +510,25 @@ def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Positio
         if margin_asset is None:
             margin_asset = quote
             if margin_asset is None:
-                p.add(f"{key}.margin_asset", f"{symbol}: cannot tell its margin asset from the symbol; "
-                                             "add margin_asset and list it under [assets]")
+                p.add(
+                    f"{key}.margin_asset",
+                    f"{symbol}: cannot tell its margin asset from the symbol; "
+                    "add margin_asset and list it under [assets]",
+                )
                 continue
         elif margin_asset not in assets:
-            p.add(f"{key}.margin_asset", f"{symbol}: margin asset {_safe(margin_asset)!r} is not under "
-                                         f"[assets]; add [assets.{_safe(margin_asset)}] with balance and price")
+            p.add(
+                f"{key}.margin_asset",
+                f"{symbol}: margin asset {_safe(margin_asset)!r} is not under "
+                f"[assets]; add [assets.{_safe(margin_asset)}] with balance and price",
+            )
             continue
         if margin_type == "isolated" and mode == MULTI:
-            p.add(f"{key}.margin_type", f"{symbol}: an isolated position cannot exist in multi-asset mode "
-                                        "(Binance -4168); make it cross or set account.mode = \"single-asset\"")
+            p.add(
+                f"{key}.margin_type",
+                f"{symbol}: an isolated position cannot exist in multi-asset mode "
+                "(Binance -4168); make it cross or set account.mode = \"single-asset\"",
+            )
         if margin_type != "isolated" and "isolated_wallet" in row:
             p.add(f"{key}.isolated_wallet", f"{symbol}: only an isolated position has an isolated wallet")
         if margin_type == "isolated" and iso_wallet is None and "isolated_wallet" not in row:
@@ -477,24 +538,47 @@ def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Positio
         if contract is None and "contract" not in row:
             contract = "delivery" if "_" in symbol else "perpetual"
         table = brackets.get(symbol, ())
-        invalid = any(k in row and v is None for k, v in (("leverage", leverage), ("maint_margin_rate", mmr),
-                                                          ("maint_amount", maint_amount),
-                                                          ("isolated_wallet", iso_wallet)))
+        invalid = any(
+            k in row and v is None
+            for k, v in (
+                ("leverage", leverage),
+                ("maint_margin_rate", mmr),
+                ("maint_amount", maint_amount),
+                ("isolated_wallet", iso_wallet),
+            )
+        )
         if None in (side, quantity, entry, mark, contract) or invalid:
             continue
         if mmr is None:
             notional = quantity * mark
             if not table:
-                p.add(f"{key}.maint_margin_rate", f"{symbol}: no maint_margin_rate and no [brackets] table "
-                                                  f"for {symbol}; give one of them")
+                p.add(
+                    f"{key}.maint_margin_rate",
+                    f"{symbol}: no maint_margin_rate and no [brackets] table for {symbol}; give one of them",
+                )
                 continue
             if table[-1].cap is not None and notional >= table[-1].cap:
-                p.add(f"brackets.{symbol}", f"notional {notional} of {key} is at or beyond the last cap "
-                                            f"{table[-1].cap}; add the next bracket")
+                p.add(
+                    f"brackets.{symbol}",
+                    f"notional {notional} of {key} is at or beyond the last cap {table[-1].cap}; add the next bracket",
+                )
                 continue
-        out.append(Position(symbol=symbol, side=1 if side == "long" else -1, quantity=quantity,
-                            entry_price=entry, mark_price=mark, margin_asset=margin_asset, base_asset=base,
-                            leverage=DEFAULT_LEVERAGE if leverage is None else leverage,
-                            margin_type=margin_type, isolated_wallet=iso_wallet or ZERO, contract=contract,
-                            maint_margin_rate=mmr, maint_amount=maint_amount or ZERO, brackets=table))
+        out.append(
+            Position(
+                symbol=symbol,
+                side=1 if side == "long" else -1,
+                quantity=quantity,
+                entry_price=entry,
+                mark_price=mark,
+                margin_asset=margin_asset,
+                base_asset=base,
+                leverage=DEFAULT_LEVERAGE if leverage is None else leverage,
+                margin_type=margin_type,
+                isolated_wallet=iso_wallet or ZERO,
+                contract=contract,
+                maint_margin_rate=mmr,
+                maint_amount=maint_amount or ZERO,
+                brackets=table,
+            )
+        )
     return out

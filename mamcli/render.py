@@ -4,6 +4,7 @@ JSON numbers are written from the Decimal's own digits (rounded half-up to 8 pla
 Table cells are pre-formatted strings handed to tabulate with number parsing off, so tabulate never
 reformats a Decimal.  json and tabulate are imported only on their own path (start-up cost).
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -82,6 +83,7 @@ def to_json(value) -> str:
 
 # ---------------------------------------------------------------------------------------------- cells
 
+
 def usd(d) -> str:
     return "—" if d is None else fixed(d, 2)
 
@@ -152,15 +154,28 @@ def _assumptions(r: dict) -> str:
 
 # ---------------------------------------------------------------------------------------------- commands
 
+
 def _equity(r: dict, colour: bool) -> list[str]:
-    rows = [[a["asset"], qty(a["wallet_balance"]), qty(a["unrealized_pnl"]), qty(a["margin_balance"]),
-             qty(a["price"]), qty(a["rate"]), usd(a["value_usd"]), usd(a["collateral_usd"])]
-            for a in r["assets"]]
+    rows = [
+        [
+            a["asset"],
+            qty(a["wallet_balance"]),
+            qty(a["unrealized_pnl"]),
+            qty(a["margin_balance"]),
+            qty(a["price"]),
+            qty(a["rate"]),
+            usd(a["value_usd"]),
+            usd(a["collateral_usd"]),
+        ]
+        for a in r["assets"]
+    ]
     heads = ["asset", "wallet", "uPnL", "margin balance", "price", "rate", "value USD", "collateral USD"]
-    summary = [["value at index (USD)", usd(r["value_usd"])],
-               ["equity after haircuts (USD)", usd(r["equity_usd"])],
-               ["initial margin (USD)", usd(r["initial_margin_usd"])],
-               ["available for orders (USD)", usd(r["available_usd"])]]
+    summary = [
+        ["value at index (USD)", usd(r["value_usd"])],
+        ["equity after haircuts (USD)", usd(r["equity_usd"])],
+        ["initial margin (USD)", usd(r["initial_margin_usd"])],
+        ["available for orders (USD)", usd(r["available_usd"])],
+    ]
     avail = [[k, qty(v)] for k, v in r["available"].items()]
     out = [_table(rows, heads), "", _pairs(summary)]
     if avail:
@@ -169,10 +184,22 @@ def _equity(r: dict, colour: bool) -> list[str]:
 
 
 def _positions_table(positions) -> str:
-    rows = [[p["symbol"], p["side"], p["margin_asset"], qty(p["quantity"]), qty(p["mark_price"]),
-             usd(p["notional"]), usd(p["unrealized_pnl"]), pct(p["maint_margin_rate"]), usd(p["maint_margin"]),
-             usd(p["maint_margin_usd"])] + ([price(p["liquidation_price"])] if "liquidation_price" in p else [])
-            for p in positions]
+    rows = [
+        [
+            p["symbol"],
+            p["side"],
+            p["margin_asset"],
+            qty(p["quantity"]),
+            qty(p["mark_price"]),
+            usd(p["notional"]),
+            usd(p["unrealized_pnl"]),
+            pct(p["maint_margin_rate"]),
+            usd(p["maint_margin"]),
+            usd(p["maint_margin_usd"]),
+        ]
+        + ([price(p["liquidation_price"])] if "liquidation_price" in p else [])
+        for p in positions
+    ]
     heads = ["symbol", "side", "margin", "qty", "mark", "notional", "uPnL", "MMR", "maint", "maint USD"]
     if positions and "liquidation_price" in positions[0]:
         heads.append("liq. price")
@@ -180,60 +207,96 @@ def _positions_table(positions) -> str:
 
 
 def _risk(r: dict, colour: bool) -> list[str]:
-    summary = [["margin ratio", pct(r["margin_ratio"])], ["band", band(r["band"], colour)],
-               ["equity (USD)", usd(r["equity_usd"])], ["maintenance margin (USD)", usd(r["maint_margin_usd"])],
-               ["buffer to liquidation (USD)", usd(r["buffer_usd"])]]
+    summary = [
+        ["margin ratio", pct(r["margin_ratio"])],
+        ["band", band(r["band"], colour)],
+        ["equity (USD)", usd(r["equity_usd"])],
+        ["maintenance margin (USD)", usd(r["maint_margin_usd"])],
+        ["buffer to liquidation (USD)", usd(r["buffer_usd"])],
+    ]
     out = [_pairs(summary)]
     if r["positions"]:
         out += ["", _positions_table(r["positions"])]
     if r.get("pools"):
-        rows = [[p["pool"], qty(p["equity"]), qty(p["maint_margin"]), pct(p["margin_ratio"]),
-                 band(p["band"], colour)] for p in r["pools"]]
-        out += ["", "single-asset pools (asset units):",
-                _table(rows, ["pool", "equity", "maint", "ratio", "band"])]
+        rows = [
+            [p["pool"], qty(p["equity"]), qty(p["maint_margin"]), pct(p["margin_ratio"]), band(p["band"], colour)]
+            for p in r["pools"]
+        ]
+        out += ["", "single-asset pools (asset units):", _table(rows, ["pool", "equity", "maint", "ratio", "band"])]
     if r.get("liquidation_shocks"):
         rows = [[k, shock(v["down"]), shock(v["up"])] for k, v in r["liquidation_shocks"].items()]
-        out += ["", "shock of index price and marks that liquidates the account:",
-                _table(rows, ["asset", "down", "up"])]
+        out += [
+            "",
+            "shock of index price and marks that liquidates the account:",
+            _table(rows, ["asset", "down", "up"]),
+        ]
     if r.get("compare"):
         layouts = r["compare"]
-        rows = [["equity (USD)"] + [usd(x["equity_usd"]) for x in layouts],
-                ["maintenance margin (USD)"] + [usd(x["maint_margin_usd"]) for x in layouts],
-                ["margin ratio"] + [pct(x["margin_ratio"]) for x in layouts],
-                ["band"] + [band(x["band"], colour) for x in layouts]]
+        rows = [
+            ["equity (USD)"] + [usd(x["equity_usd"]) for x in layouts],
+            ["maintenance margin (USD)"] + [usd(x["maint_margin_usd"]) for x in layouts],
+            ["margin ratio"] + [pct(x["margin_ratio"]) for x in layouts],
+            ["band"] + [band(x["band"], colour) for x in layouts],
+        ]
         for k, p in enumerate(layouts[0]["liquidation_prices"]):
-            rows.append([f"liq. {p['symbol']} {p['side']}"]
-                        + [price(x["liquidation_prices"][k]["liquidation_price"]) for x in layouts])
+            rows.append(
+                [f"liq. {p['symbol']} {p['side']}"]
+                + [price(x["liquidation_prices"][k]["liquidation_price"]) for x in layouts]
+            )
         out += ["", "the same account in each margin layout:", _table(rows, [""] + [x["layout"] for x in layouts])]
     return out
 
 
 def _stress(r: dict, colour: bool) -> list[str]:
-    rows = [[shock(s["shock"]), usd(s["equity_usd"]), usd(s["maint_margin_usd"]), pct(s["margin_ratio"]),
-             band(s["band"], colour), "yes" if s["autoexchange"] else "no", bar(s["margin_ratio"])]
-            for s in r["steps"]]
+    rows = [
+        [
+            shock(s["shock"]),
+            usd(s["equity_usd"]),
+            usd(s["maint_margin_usd"]),
+            pct(s["margin_ratio"]),
+            band(s["band"], colour),
+            "yes" if s["autoexchange"] else "no",
+            bar(s["margin_ratio"]),
+        ]
+        for s in r["steps"]
+    ]
     liq = r["liquidation_shock"]
-    verdict = (f"liquidation at {r['asset']} shock {shock(liq, 4)} (exact)" if liq is not None
-               else f"no liquidation between {shock(r['from'])} and {shock(r['to'])}")
-    table = _table(rows, [f"{r['asset']} shock", "equity USD", "maint USD", "ratio", "band", "auto-exchange",
-                          "margin ratio (bar full at 100 %)"], text_last=1)
+    verdict = (
+        f"liquidation at {r['asset']} shock {shock(liq, 4)} (exact)"
+        if liq is not None
+        else f"no liquidation between {shock(r['from'])} and {shock(r['to'])}"
+    )
+    table = _table(
+        rows,
+        [
+            f"{r['asset']} shock",
+            "equity USD",
+            "maint USD",
+            "ratio",
+            "band",
+            "auto-exchange",
+            "margin ratio (bar full at 100 %)",
+        ],
+        text_last=1,
+    )
     return [verdict, "", table]
 
 
 def _ltv(r: dict, colour: bool) -> list[str]:
-    rows = [["LTV", "unbounded" if r["ltv"] is None else plain(r["ltv"], 8)],
-            ["negative balances at ask (USD)", usd(r["negative_usd"])],
-            ["positive balances at bid (USD)", usd(r["positive_usd"])],
-            ["trigger", plain(r["trigger"])],
-            ["rule applies (no positions, no orders)", "yes" if r["applies"] else "no"],
-            ["triggered", "YES" if r["triggered"] else "no"]]
+    rows = [
+        ["LTV", "unbounded" if r["ltv"] is None else plain(r["ltv"], 8)],
+        ["negative balances at ask (USD)", usd(r["negative_usd"])],
+        ["positive balances at bid (USD)", usd(r["positive_usd"])],
+        ["trigger", plain(r["trigger"])],
+        ["rule applies (no positions, no orders)", "yes" if r["applies"] else "no"],
+        ["triggered", "YES" if r["triggered"] else "no"],
+    ]
     return [_pairs(rows)]
 
 
 def _trigger_text(t: dict) -> str:
     if t["kind"] == "threshold":
-        return (f"threshold: {t['asset']} balance {qty(t['balance'])} is at or below "
-                f"{qty(t['threshold'])} {t['unit']}")
+        return f"threshold: {t['asset']} balance {qty(t['balance'])} is at or below {qty(t['threshold'])} {t['unit']}"
     if t["kind"] == "liquidation":
         return f"liquidation: margin ratio {pct(t['margin_ratio'])} with a negative balance"
     return f"ltv: {'unbounded' if t['ltv'] is None else plain(t['ltv'])} >= {plain(t['trigger'])} while idle"
@@ -244,17 +307,25 @@ def _autoexchange(r: dict, colour: bool) -> list[str]:
     out = [f"auto-exchange: {status}"]
     out += [f"  - {_trigger_text(t)}" for t in r["triggers"]]
     if r["deficits"]:
-        rows = [[d["asset"], qty(d["quantity"]), qty(d["rate"]), usd(d["value_usd"]), qty(d["covered_quantity"])]
-                for d in r["deficits"]]
+        rows = [
+            [d["asset"], qty(d["quantity"]), qty(d["rate"]), usd(d["value_usd"]), qty(d["covered_quantity"])]
+            for d in r["deficits"]
+        ]
         out += ["", _table(rows, ["deficit", "quantity", "AE ask rate", "cost USD", "covered"])]
     if r["sales"]:
-        rows = [[s["asset"], qty(s["quantity"]), qty(s["rate"]), usd(s["value_usd"]), usd(s["proceeds_usd"])]
-                for s in r["sales"]]
+        rows = [
+            [s["asset"], qty(s["quantity"]), qty(s["rate"]), usd(s["value_usd"]), usd(s["proceeds_usd"])]
+            for s in r["sales"]
+        ]
         out += ["", _table(rows, ["sold", "quantity", "AE bid rate", "value USD", "proceeds USD"])]
     if r["deficits"]:
-        out += ["", _pairs([["haircut loss (USD)", usd(r["cost_usd"])],
-                            ["shortfall (USD)", usd(r["shortfall_usd"])]]),
-                "", "balances after:", _pairs([[k, qty(v)] for k, v in r["balances_after"].items()])]
+        out += [
+            "",
+            _pairs([["haircut loss (USD)", usd(r["cost_usd"])], ["shortfall (USD)", usd(r["shortfall_usd"])]]),
+            "",
+            "balances after:",
+            _pairs([[k, qty(v)] for k, v in r["balances_after"].items()]),
+        ]
     return out
 
 
@@ -265,10 +336,12 @@ def _switch(r: dict, colour: bool) -> list[str]:
         code = f" [{b['binance_code']}]" if b["binance_code"] is not None else ""
         out.append(f"  - {b['reason']}{code}: {b['message']}")
     before, after = r["preview"]["from"], r["preview"]["to"]
-    rows = [["equity (USD)", usd(before["equity_usd"]), usd(after["equity_usd"])],
-            ["maintenance margin (USD)", usd(before["maint_margin_usd"]), usd(after["maint_margin_usd"])],
-            ["margin ratio", pct(before["margin_ratio"]), pct(after["margin_ratio"])],
-            ["band", band(before["band"], colour), band(after["band"], colour)]]
+    rows = [
+        ["equity (USD)", usd(before["equity_usd"]), usd(after["equity_usd"])],
+        ["maintenance margin (USD)", usd(before["maint_margin_usd"]), usd(after["maint_margin_usd"])],
+        ["margin ratio", pct(before["margin_ratio"]), pct(after["margin_ratio"])],
+        ["band", band(before["band"], colour), band(after["band"], colour)],
+    ]
     out += ["", _table(rows, ["", f"now: {before['mode']}", f"after: {after['mode']}"])]
     return out
 
@@ -276,29 +349,52 @@ def _switch(r: dict, colour: bool) -> list[str]:
 def _rules(r: dict, colour: bool) -> list[str]:
     if not r["detail"]:
         rows = [[p["name"], p["description"]] for p in r["profiles"]]
-        return [_table(rows, ["profile", "description"], numeric_from=2),
-                "", "show one: mamcli rules NAME; use one: mamcli --rules NAME COMMAND PORTFOLIO"]
+        return [
+            _table(rows, ["profile", "description"], numeric_from=2),
+            "",
+            "show one: mamcli rules NAME; use one: mamcli --rules NAME COMMAND PORTFOLIO",
+        ]
     p = r["profiles"][0]
-    out = [f"rules {p['name']}: {p['description']}", "",
-           _pairs([["LTV trigger", plain(p["ltv_trigger"])],
-                   ["yellow from", pct(p["bands"]["yellow"])], ["red above", pct(p["bands"]["red"])],
-                   ["contracts", ", ".join(p["contracts"])]])]
+    out = [
+        f"rules {p['name']}: {p['description']}",
+        "",
+        _pairs(
+            [
+                ["LTV trigger", plain(p["ltv_trigger"])],
+                ["yellow from", pct(p["bands"]["yellow"])],
+                ["red above", pct(p["bands"]["red"])],
+                ["contracts", ", ".join(p["contracts"])],
+            ]
+        ),
+    ]
     tiers = []
     for t in p["tiers"]:
         parts = [f"{plain(v)} {a}" for a, v in t["thresholds"].items()]
         if t["threshold_usd"] is not None:
-            parts.append(f"{plain(t['threshold_usd'])} USD (other assets)" if parts else f"{plain(t['threshold_usd'])} USD")
+            parts.append(
+                f"{plain(t['threshold_usd'])} USD (other assets)" if parts else f"{plain(t['threshold_usd'])} USD"
+            )
         tiers.append([t["name"], ", ".join(parts) or "none"])
-    out += ["", "auto-exchange thresholds (first tier is the default):",
-            _table(tiers, ["tier", "threshold"], numeric_from=2)]
+    out += [
+        "",
+        "auto-exchange thresholds (first tier is the default):",
+        _table(tiers, ["tier", "threshold"], numeric_from=2),
+    ]
     keys = ["haircut", "ask_buffer", "autoexchange_haircut", "autoexchange_ask_buffer"]
     rows = [[a] + [plain(f[k]) if k in f else "—" for k in keys] for a, f in p["assets"].items()]
     out += ["", _table(rows, ["asset", "haircut", "ask buffer", "AE haircut", "AE ask buffer"])]
     return out
 
 
-_VIEWS = {"equity": _equity, "risk": _risk, "ltv": _ltv, "autoexchange": _autoexchange,
-          "switch-check": _switch, "stress": _stress, "rules": _rules}
+_VIEWS = {
+    "equity": _equity,
+    "risk": _risk,
+    "ltv": _ltv,
+    "autoexchange": _autoexchange,
+    "switch-check": _switch,
+    "stress": _stress,
+    "rules": _rules,
+}
 
 
 def write(result: dict, as_json: bool, out, colour: bool = False, source: str | None = None) -> None:
@@ -316,4 +412,4 @@ def render(result: dict, as_json: bool, colour: bool = False, source: str | None
     body = _VIEWS[result["command"]](result, colour)
     if "assumptions" not in result:
         return "\n".join(body)
-    return "\n".join([_header(result, source), ""] + body) + _assumptions(result)
+    return "\n".join([_header(result, source), "", *body]) + _assumptions(result)

@@ -14,18 +14,22 @@ SAMPLES = ROOT / "samples"
 @pytest.fixture
 def write(tmp_path):
     """write(text, name="p.toml") -> path of a dedented TOML file in tmp_path."""
+
     def _write(text: str, name: str = "p.toml") -> str:
         path = tmp_path / name
         path.write_text(textwrap.dedent(text), encoding="utf-8")
         return str(path)
+
     return _write
 
 
 @pytest.fixture
 def load(write):
     """load(text, rules=None) -> Portfolio parsed from dedented TOML."""
+
     def _load(text: str, rules=None):
         return load_portfolio(write(text), rules=rules)
+
     return _load
 
 

@@ -1,4 +1,5 @@
 """The command line as users and scripts meet it: tables, JSON, exit codes, and every error path."""
+
 import json
 import os
 import subprocess
@@ -15,12 +16,12 @@ COMMANDS = ["equity", "risk", "ltv", "autoexchange", "switch-check"]
 
 # Exit code of each sample under each command, worked out from the sample stories (see samples/*.toml).
 EXPECTED_EXIT = {
-    "hedged.toml":          {"equity": 0, "risk": 0, "ltv": 0, "autoexchange": 0, "switch-check": 0},
-    "seed-example.toml":    {"equity": 0, "risk": 0, "ltv": 0, "autoexchange": 0, "switch-check": 0},
-    "red-band.toml":        {"equity": 0, "risk": 1, "ltv": 0, "autoexchange": 0, "switch-check": 1},
-    "idle-ltv.toml":        {"equity": 0, "risk": 0, "ltv": 1, "autoexchange": 1, "switch-check": 1},
+    "hedged.toml": {"equity": 0, "risk": 0, "ltv": 0, "autoexchange": 0, "switch-check": 0},
+    "seed-example.toml": {"equity": 0, "risk": 0, "ltv": 0, "autoexchange": 0, "switch-check": 0},
+    "red-band.toml": {"equity": 0, "risk": 1, "ltv": 0, "autoexchange": 0, "switch-check": 1},
+    "idle-ltv.toml": {"equity": 0, "risk": 0, "ltv": 1, "autoexchange": 1, "switch-check": 1},
     "single-isolated.toml": {"equity": 0, "risk": 0, "ltv": 0, "autoexchange": 0, "switch-check": 1},
-    "usdc-deficit.toml":    {"equity": 0, "risk": 0, "ltv": 0, "autoexchange": 0, "switch-check": 1},
+    "usdc-deficit.toml": {"equity": 0, "risk": 0, "ltv": 0, "autoexchange": 0, "switch-check": 1},
 }
 
 COMMON_KEYS = {"command", "mode", "rules", "assumptions"}
@@ -49,7 +50,7 @@ def test_every_sample_through_every_command(name, command):
     assert table.exit_code == expected, table.output
     assert table.stderr == ""
     assert table.stdout.startswith(f"mamcli {command} · ")
-    assert "\x1b[" not in table.stdout                   # not a terminal: no colour
+    assert "\x1b[" not in table.stdout  # not a terminal: no colour
     as_json = invoke(command, sample(name), "--json")
     assert as_json.exit_code == expected
     doc = json.loads(as_json.stdout, parse_float=Decimal)
@@ -59,7 +60,7 @@ def test_every_sample_through_every_command(name, command):
 
 def test_json_numbers_are_exact_decimals_rounded_half_up():
     out = invoke("risk", sample("seed-example.toml"), "--json").stdout
-    assert '"margin_ratio": 0.00676089' in out          # 0.8228 / 121.7 = 0.006760887…
+    assert '"margin_ratio": 0.00676089' in out  # 0.8228 / 121.7 = 0.006760887…
     assert '"maint_margin_usd": 0.8228' in out
     assert "e-" not in out and "E" not in out.replace("ETH", "")
     doc = json.loads(out, parse_float=Decimal)
@@ -68,8 +69,18 @@ def test_json_numbers_are_exact_decimals_rounded_half_up():
 
 def test_risk_json_keys_of_positions_and_pools():
     doc = json.loads(invoke("risk", sample("single-isolated.toml"), "--json").stdout)
-    assert {"symbol", "side", "quantity", "margin_asset", "notional", "unrealized_pnl", "maint_margin_rate",
-            "maint_amount", "maint_margin", "maint_margin_usd"} <= set(doc["positions"][0])
+    assert {
+        "symbol",
+        "side",
+        "quantity",
+        "margin_asset",
+        "notional",
+        "unrealized_pnl",
+        "maint_margin_rate",
+        "maint_amount",
+        "maint_margin",
+        "maint_margin_usd",
+    } <= set(doc["positions"][0])
     assert {"pool", "equity", "maint_margin", "margin_ratio", "band"} <= set(doc["pools"][0])
     assert doc["margin_ratio"] == 0.18 and doc["band"] == "green"
 
@@ -77,8 +88,16 @@ def test_risk_json_keys_of_positions_and_pools():
 def test_equity_json_asset_rows():
     doc = json.loads(invoke("equity", sample("hedged.toml"), "--json").stdout, parse_float=Decimal)
     usdt, btc = doc["assets"]
-    assert set(usdt) >= {"asset", "wallet_balance", "unrealized_pnl", "margin_balance", "price", "rate",
-                         "value_usd", "collateral_usd"}
+    assert set(usdt) >= {
+        "asset",
+        "wallet_balance",
+        "unrealized_pnl",
+        "margin_balance",
+        "price",
+        "rate",
+        "value_usd",
+        "collateral_usd",
+    }
     # USDT 2,000 + 200 uPnL = 2,200 × 0.9999 = 2,199.78; BTC 0.05 × 57,000 = 2,850
     assert usdt["collateral_usd"] == Decimal("2199.78") and btc["collateral_usd"] == Decimal("2850")
     assert doc["equity_usd"] == Decimal("5049.78")
@@ -101,8 +120,14 @@ def test_switch_check_json_blockers_and_preview():
     r = invoke("switch-check", sample("single-isolated.toml"), "--json")
     doc = json.loads(r.stdout)
     assert r.exit_code == 1
-    assert doc["blockers"] == [{"reason": "isolated_position", "binance_code": -4167, "symbol": "ETHUSDT",
-                                "message": "ETHUSDT short is isolated: make it cross or close it first"}]
+    assert doc["blockers"] == [
+        {
+            "reason": "isolated_position",
+            "binance_code": -4167,
+            "symbol": "ETHUSDT",
+            "message": "ETHUSDT short is isolated: make it cross or close it first",
+        }
+    ]
     assert set(doc["preview"]["from"]) >= {"equity_usd", "margin_ratio", "band"}
     r = invoke("switch-check", sample("single-isolated.toml"), "--to", "single-asset", "--json")
     assert r.exit_code == 0 and json.loads(r.stdout)["allowed"] is True
@@ -112,7 +137,7 @@ def test_switch_check_table_shows_both_sides():
     out = invoke("switch-check", sample("single-isolated.toml")).stdout
     assert "REFUSED" in out and "[-4167]" in out
     assert "now: single-asset" in out and "after: multi-asset" in out
-    assert "6,749.90" in out                          # 6,749.895 half-up to cents
+    assert "6,749.90" in out  # 6,749.895 half-up to cents
 
 
 @pytest.mark.parametrize("fail_on, code", [("green", 1), ("yellow", 1), ("red", 1), ("liquidation", 0)])
@@ -150,7 +175,7 @@ def test_rules_from_a_user_file(tmp_path):
     r = invoke("--rules", str(tmp_path / "mine.toml"), "equity", sample("hedged.toml"), "--json")
     doc = json.loads(r.stdout, parse_float=Decimal)
     assert doc["rules"] == "mine"
-    assert doc["assets"][1]["collateral_usd"] == Decimal("2700")    # 0.05 × 60,000 × 0.9
+    assert doc["assets"][1]["collateral_usd"] == Decimal("2700")  # 0.05 × 60,000 × 0.9
     assert any("BTC: haircut 0.1" in a for a in doc["assumptions"])
 
 
@@ -185,16 +210,25 @@ def test_version_and_help():
 # ------------------------------------------------------------------------------------------ bad input
 
 ASSET = '[assets.USDT]\nbalance = 100\nprice = 1\n'
-POSITION = ('[[positions]]\nsymbol = "BTCUSDT"\nside = "long"\nquantity = 1\nentry_price = 100\n'
-            'mark_price = 100\nmaint_margin_rate = 0.004\n')
+POSITION = (
+    '[[positions]]\nsymbol = "BTCUSDT"\nside = "long"\nquantity = 1\nentry_price = 100\n'
+    'mark_price = 100\nmaint_margin_rate = 0.004\n'
+)
 
 BAD = [
     ("not-toml", "balance = = 3", "not valid TOML: Invalid value (at line 1, column 11)"),
     ("empty", "", "is empty"),
     ("missing-price", '[assets.USDT]\nbalance = 1\n', "assets.USDT.price: is required"),
-    ("text-number", '[assets.USDT]\nbalance = "lots"\nprice = 1\n',
-     "assets.USDT.balance: expected a number, got the text 'lots'"),
-    ("array-number", '[assets.USDT]\nbalance = [1]\nprice = 1\n', "assets.USDT.balance: expected a number, got an array"),
+    (
+        "text-number",
+        '[assets.USDT]\nbalance = "lots"\nprice = 1\n',
+        "assets.USDT.balance: expected a number, got the text 'lots'",
+    ),
+    (
+        "array-number",
+        '[assets.USDT]\nbalance = [1]\nprice = 1\n',
+        "assets.USDT.balance: expected a number, got an array",
+    ),
     ("nan", '[assets.USDT]\nbalance = nan\nprice = 1\n', "assets.USDT.balance: must be a finite number"),
     ("inf", '[assets.USDT]\nbalance = 1\nprice = inf\n', "assets.USDT.price: must be a finite number"),
     ("price-zero", '[assets.USDT]\nbalance = 1\nprice = 0\n', "assets.USDT.price: must be greater than 0 (got 0)"),
@@ -205,35 +239,71 @@ BAD = [
     ("typo", ASSET + "haircutt = 0.1\n", "assets.USDT.haircutt: unknown key (did you mean 'haircut'?)"),
     ("top-typo", ASSET + "[acount]\nmode = 'multi-asset'\n", "acount: unknown key (did you mean 'account'?)"),
     ("bad-asset-name", '[assets.btc]\nbalance = 1\nprice = 1\n', "assets.btc: an asset name is upper-case"),
-    ("quantity-zero", ASSET + POSITION.replace("quantity = 1", "quantity = 0"),
-     "positions[1].quantity: must be greater than 0 (got 0)"),
-    ("quantity-negative", ASSET + POSITION.replace("quantity = 1", "quantity = -3"),
-     "positions[1].quantity: must be greater than 0 (got -3)"),
+    (
+        "quantity-zero",
+        ASSET + POSITION.replace("quantity = 1", "quantity = 0"),
+        "positions[1].quantity: must be greater than 0 (got 0)",
+    ),
+    (
+        "quantity-negative",
+        ASSET + POSITION.replace("quantity = 1", "quantity = -3"),
+        "positions[1].quantity: must be greater than 0 (got -3)",
+    ),
     ("side", ASSET + POSITION.replace('"long"', '"buy"'), "positions[1].side: must be one of long, short, got 'buy'"),
     ("leverage-zero", ASSET + POSITION + "leverage = 0\n", "positions[1].leverage: must be greater than 0 (got 0)"),
-    ("margin-asset-missing", ASSET + POSITION + 'margin_asset = "USDC"\n',
-     "positions[1].margin_asset: BTCUSDT: margin asset 'USDC' is not under [assets]"),
-    ("quote-not-listed", ASSET + POSITION.replace("BTCUSDT", "BTCUSDC"),
-     "positions[1].margin_asset: BTCUSDC: cannot tell its margin asset"),
-    ("no-maintenance", ASSET + POSITION.replace("maint_margin_rate = 0.004\n", ""),
-     "positions[1].maint_margin_rate: BTCUSDT: no maint_margin_rate and no [brackets] table"),
-    ("beyond-brackets", ASSET + POSITION.replace("maint_margin_rate = 0.004\n", "")
-     + "[brackets]\nBTCUSDT = [ { floor = 0, cap = 50, mmr = 0.004, cum = 0 } ]\n",
-     "brackets.BTCUSDT: notional 100 of positions[1] is at or beyond the last cap 50"),
-    ("isolated-in-multi", ASSET + POSITION + 'margin_type = "isolated"\nisolated_wallet = 10\n',
-     "positions[1].margin_type: BTCUSDT: an isolated position cannot exist in multi-asset mode (Binance -4168)"),
-    ("unknown-mode", '[account]\nmode = "portfolio"\n' + ASSET,
-     "account.mode: must be one of multi-asset, single-asset, got 'portfolio'"),
+    (
+        "margin-asset-missing",
+        ASSET + POSITION + 'margin_asset = "USDC"\n',
+        "positions[1].margin_asset: BTCUSDT: margin asset 'USDC' is not under [assets]",
+    ),
+    (
+        "quote-not-listed",
+        ASSET + POSITION.replace("BTCUSDT", "BTCUSDC"),
+        "positions[1].margin_asset: BTCUSDC: cannot tell its margin asset",
+    ),
+    (
+        "no-maintenance",
+        ASSET + POSITION.replace("maint_margin_rate = 0.004\n", ""),
+        "positions[1].maint_margin_rate: BTCUSDT: no maint_margin_rate and no [brackets] table",
+    ),
+    (
+        "beyond-brackets",
+        ASSET
+        + POSITION.replace("maint_margin_rate = 0.004\n", "")
+        + "[brackets]\nBTCUSDT = [ { floor = 0, cap = 50, mmr = 0.004, cum = 0 } ]\n",
+        "brackets.BTCUSDT: notional 100 of positions[1] is at or beyond the last cap 50",
+    ),
+    (
+        "isolated-in-multi",
+        ASSET + POSITION + 'margin_type = "isolated"\nisolated_wallet = 10\n',
+        "positions[1].margin_type: BTCUSDT: an isolated position cannot exist in multi-asset mode (Binance -4168)",
+    ),
+    (
+        "unknown-mode",
+        '[account]\nmode = "portfolio"\n' + ASSET,
+        "account.mode: must be one of multi-asset, single-asset, got 'portfolio'",
+    ),
     ("unknown-tier", '[account]\ntier = "gold"\n' + ASSET, "account.tier: unknown tier 'gold' for rules seed"),
-    ("unknown-rules", '[account]\nrules = "seeed"\n' + ASSET,
-     "account.rules: unknown rules profile 'seeed' (did you mean 'seed'?)"),
+    (
+        "unknown-rules",
+        '[account]\nrules = "seeed"\n' + ASSET,
+        "account.rules: unknown rules profile 'seeed' (did you mean 'seed'?)",
+    ),
     ("huge", '[assets.USDT]\nbalance = 1e999999\nprice = 1\n', "assets.USDT.balance: is too large"),
     ("tiny", '[assets.USDT]\nbalance = 1\nprice = 1e-999999\n', "assets.USDT.price: has more than 18 decimal places"),
-    ("bracket-gap", ASSET + POSITION.replace("maint_margin_rate = 0.004\n", "")
-     + "[brackets]\nBTCUSDT = [ { floor = 0, cap = 50, mmr = 0.004, cum = 0 },"
-       " { floor = 60, cap = 500, mmr = 0.005, cum = 0 } ]\n",
-     "brackets.BTCUSDT[2].floor: must equal the previous bracket's cap 50 (got 60)"),
-    ("duplicate-key", '[assets.USDT]\nbalance = 1\nbalance = 2\nprice = 1\n', "not valid TOML: Cannot overwrite a value"),
+    (
+        "bracket-gap",
+        ASSET
+        + POSITION.replace("maint_margin_rate = 0.004\n", "")
+        + "[brackets]\nBTCUSDT = [ { floor = 0, cap = 50, mmr = 0.004, cum = 0 },"
+        " { floor = 60, cap = 500, mmr = 0.005, cum = 0 } ]\n",
+        "brackets.BTCUSDT[2].floor: must equal the previous bracket's cap 50 (got 60)",
+    ),
+    (
+        "duplicate-key",
+        '[assets.USDT]\nbalance = 1\nbalance = 2\nprice = 1\n',
+        "not valid TOML: Cannot overwrite a value",
+    ),
     ("open-orders", '[account]\nopen_orders = 1.5\n' + ASSET, "account.open_orders: must be a whole number"),
 ]
 
@@ -254,12 +324,19 @@ def test_bad_input_exits_2_with_one_clear_line(tmp_path, name, text, message, co
 
 def test_every_problem_of_a_file_is_reported_at_once(tmp_path):
     path = tmp_path / "many.toml"
-    path.write_text('[account]\nmode = "multi"\n[assets.USDT]\nbalance = "x"\nprice = 0\n'
-                    + POSITION.replace('"long"', '"up"').replace("quantity = 1", "quantity = -1"))
+    path.write_text(
+        '[account]\nmode = "multi"\n[assets.USDT]\nbalance = "x"\nprice = 0\n'
+        + POSITION.replace('"long"', '"up"').replace("quantity = 1", "quantity = -1")
+    )
     r = invoke("risk", str(path))
     assert r.exit_code == 2 and r.stdout == ""
     assert [line.split(": ")[3] for line in r.stderr.splitlines()] == [
-        "account.mode", "assets.USDT.balance", "assets.USDT.price", "positions[1].side", "positions[1].quantity"]
+        "account.mode",
+        "assets.USDT.balance",
+        "assets.USDT.price",
+        "positions[1].side",
+        "positions[1].quantity",
+    ]
 
 
 def test_binary_file(tmp_path):
@@ -291,46 +368,63 @@ def test_broken_user_rules_file(tmp_path):
 
 
 def test_usage_errors_exit_2():
-    assert invoke("risk").exit_code == 2                                   # no PORTFOLIO
+    assert invoke("risk").exit_code == 2  # no PORTFOLIO
     assert invoke("risk", sample("hedged.toml"), "--fail-on", "blue").exit_code == 2
     assert invoke("frobnicate").exit_code == 2
 
 
 # ------------------------------------------------------------------------------------------ start-up
 
-PROBE = ("import sys, io\nfrom mamcli.cli import main\nsys.stdout = io.StringIO()\n"
-         "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-         "print(sorted(m for m in sys.modules if m in ('tabulate', 'importlib.metadata', 'locale')), file=sys.stderr)")
+PROBE = (
+    "import sys, io\nfrom mamcli.cli import main\nsys.stdout = io.StringIO()\n"
+    "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+    "print(sorted(m for m in sys.modules if m in ('tabulate', 'importlib.metadata', 'locale')), file=sys.stderr)"
+)
 
 
-@pytest.mark.parametrize("args, banned", [
-    ([c, sample("hedged.toml"), "--json"], "['tabulate', 'importlib.metadata', 'locale']") for c in COMMANDS] + [
-    ([c, sample("hedged.toml")], "['importlib.metadata', 'locale']") for c in COMMANDS] + [
-    (["stress", sample("hedged.toml"), "--shock-range", "BTC:-10%:+10%", "--json"], "['tabulate', 'importlib.metadata']"),
-    (["check", sample("hedged.toml")], "['tabulate', 'importlib.metadata']"),
-    (["rules", "--json"], "['tabulate', 'importlib.metadata']"),
-])
+@pytest.mark.parametrize(
+    "args, banned",
+    [([c, sample("hedged.toml"), "--json"], "['tabulate', 'importlib.metadata', 'locale']") for c in COMMANDS]
+    + [([c, sample("hedged.toml")], "['importlib.metadata', 'locale']") for c in COMMANDS]
+    + [
+        (
+            ["stress", sample("hedged.toml"), "--shock-range", "BTC:-10%:+10%", "--json"],
+            "['tabulate', 'importlib.metadata']",
+        ),
+        (["check", sample("hedged.toml")], "['tabulate', 'importlib.metadata']"),
+        (["rules", "--json"], "['tabulate', 'importlib.metadata']"),
+    ],
+)
 def test_start_up_imports(args, banned):
     """The JSON path never imports tabulate; no command reads package metadata (only --version does) or
     pulls in locale (Click's gettext-translated default help texts would)."""
-    r = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     loaded = eval(r.stderr.strip().splitlines()[-1])
     assert not set(loaded) & set(eval(banned)), loaded
 
 
 def test_importing_the_cli_loads_no_engine_or_tabulate():
     code = "import sys, mamcli.cli; print(sorted(m for m in sys.modules if m.startswith(('tabulate', 'mamcli.'))))"
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
     assert r.stdout.strip() == "['mamcli.cli']"
 
 
 def test_python_dash_m_and_no_traceback_on_bad_input(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text("[assets.USDT]\nbalance = 1\nprice = -1\n")
-    r = subprocess.run([sys.executable, "-m", "mamcli", "risk", str(bad)], capture_output=True, text=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = subprocess.run(
+        [sys.executable, "-m", "mamcli", "risk", str(bad)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert r.returncode == 2 and r.stdout == "" and "Traceback" not in r.stderr
 
 
@@ -367,7 +461,7 @@ def test_extreme_but_valid_figures_are_written_exactly(write):
     r = invoke("risk", path, "--json")
     doc = json.loads(r.stdout, parse_float=Decimal)
     assert r.exit_code == 1 and doc["band"] == "liquidation"
-    assert doc["margin_ratio"] == Decimal("1e29")          # 1e11 / 1e-18, written out in 30 digits, no exponent
+    assert doc["margin_ratio"] == Decimal("1e29")  # 1e11 / 1e-18, written out in 30 digits, no exponent
     assert "E" not in r.stdout.split('"margin_ratio": ')[1].split(",")[0]
 
 
@@ -376,11 +470,12 @@ def test_rules_path_in_the_file_is_relative_to_the_file(tmp_path, monkeypatch):
     folder.mkdir()
     rules = (ROOT / "mamcli" / "rules" / "seed.toml").read_text().replace('name = "seed"', 'name = "desk"')
     (folder / "desk-rules.toml").write_text(rules)
-    (folder / "p.toml").write_text('[account]\nrules = "desk-rules.toml"\n' + (SAMPLES / "hedged.toml")
-                                   .read_text().split("[account]\n", 1)[1])
-    monkeypatch.chdir(tmp_path)                      # not the portfolio's folder
+    (folder / "p.toml").write_text(
+        '[account]\nrules = "desk-rules.toml"\n' + (SAMPLES / "hedged.toml").read_text().split("[account]\n", 1)[1]
+    )
+    monkeypatch.chdir(tmp_path)  # not the portfolio's folder
     r = invoke("risk", "desk/p.toml", "--json")
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["rules"] == "desk"
-    r = invoke("--rules", "seed", "risk", "desk/p.toml", "--json")     # the option wins
+    r = invoke("--rules", "seed", "risk", "desk/p.toml", "--json")  # the option wins
     assert json.loads(r.stdout)["rules"] == "seed"

@@ -1,5 +1,6 @@
 """The malformed-input corpus (tests/corpus/, written by make_corpus.py): every file, every command that
 reads a portfolio, the exit code and message of cases.toml, and never a traceback."""
+
 import json
 import tomllib
 from pathlib import Path

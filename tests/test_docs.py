@@ -1,4 +1,5 @@
 """README.md, .ci/run and the code say the same thing."""
+
 import re
 
 from conftest import ROOT
@@ -47,7 +48,7 @@ def test_every_json_key_is_documented():
 def test_every_option_is_documented():
     import click
 
-    for command in [main] + list(main.commands.values()):
+    for command in [main, *main.commands.values()]:
         for param in command.params:
             if isinstance(param, click.Option):
                 for opt in param.opts:

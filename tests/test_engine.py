@@ -1,4 +1,5 @@
 """Engine figures worked out by hand from SPEC.md §1 and §5; the arithmetic is written beside each assert."""
+
 from decimal import Decimal as D
 
 from conftest import r8, sample
@@ -18,6 +19,7 @@ ask_buffer = 0
 
 # ------------------------------------------------------------------------------------------ §5 golden figures
 
+
 def test_btc_at_five_percent_haircut_counts_950_of_1000(load):
     pf = load("""
         [assets.BTC]
@@ -25,23 +27,25 @@ def test_btc_at_five_percent_haircut_counts_950_of_1000(load):
         price = 50000
     """)
     row = engine.equity(pf)["assets"][0]
-    assert row["value_usd"] == D("1000")            # 0.02 × 50,000
-    assert row["collateral_usd"] == D("950")        # 1,000 × (1 − 0.05)
-    assert row["rate"] == D("47500")                # bid rate 50,000 × 0.95
+    assert row["value_usd"] == D("1000")  # 0.02 × 50,000
+    assert row["collateral_usd"] == D("950")  # 1,000 × (1 − 0.05)
+    assert row["rate"] == D("47500")  # bid rate 50,000 × 0.95
 
 
 def test_seed_risk_rate_example():
     r = engine.risk(load_portfolio(sample("seed-example.toml")))
-    assert r["maint_margin_usd"] == D("0.8228")      # 205.7 × 0.004, ask buffer 0
-    assert r["equity_usd"] == D("121.7")            # haircut 0
+    assert r["maint_margin_usd"] == D("0.8228")  # 205.7 × 0.004, ask buffer 0
+    assert r["equity_usd"] == D("121.7")  # haircut 0
     # 0.8228 / 121.7 = 0.0067608874… → 0.68 %
     assert r8(r["margin_ratio"]) == D("0.00676089")
     assert r["band"] == "green"
-    assert r["buffer_usd"] == D("120.8772")         # 121.7 − 0.8228
+    assert r["buffer_usd"] == D("120.8772")  # 121.7 − 0.8228
 
 
 def test_hedge_nets_to_plus_200_on_the_wallet(load):
-    pf = load(FLAT_USDT.format(balance=1000) + """
+    pf = load(
+        FLAT_USDT.format(balance=1000)
+        + """
         [[positions]]
         symbol = "BTCUSDT"
         side = "long"
@@ -57,14 +61,15 @@ def test_hedge_nets_to_plus_200_on_the_wallet(load):
         entry_price = 3250
         mark_price = 3000
         maint_margin_rate = 0.005
-    """)
+    """
+    )
     eq = engine.equity(pf)
     usdt = eq["assets"][0]
-    assert usdt["unrealized_pnl"] == D("200")       # 0.1 × (60,000 − 63,000) + (−1) × 2 × (3,000 − 3,250)
-    assert eq["equity_usd"] == D("1200")            # wallet 1,000 + 200, no haircut
+    assert usdt["unrealized_pnl"] == D("200")  # 0.1 × (60,000 − 63,000) + (−1) × 2 × (3,000 − 3,250)
+    assert eq["equity_usd"] == D("1200")  # wallet 1,000 + 200, no haircut
     r = engine.risk(pf)
-    assert r["maint_margin_usd"] == D("54")         # 6,000 × 0.004 + 6,000 × 0.005
-    assert r["margin_ratio"] == D("0.045")          # 54 / 1,200
+    assert r["maint_margin_usd"] == D("54")  # 6,000 × 0.004 + 6,000 × 0.005
+    assert r["margin_ratio"] == D("0.045")  # 54 / 1,200
     assert r["band"] == "green"
 
 
@@ -81,19 +86,25 @@ def test_autoexchange_seed_5000_usdc_from_btc(load):
         price = 60000
     """)
     r = engine.autoexchange(pf)
-    assert r["triggered"] and r["triggers"][0] == {"kind": "threshold", "asset": "USDC", "threshold": D("-5000"),
-                                                   "unit": "USD", "balance": D("-5000")}
+    assert r["triggered"] and r["triggers"][0] == {
+        "kind": "threshold",
+        "asset": "USDC",
+        "threshold": D("-5000"),
+        "unit": "USD",
+        "balance": D("-5000"),
+    }
     sale = r["sales"][0]
     # 5,000 / 0.975 = 5,128.205128… USD of BTC at index (Binance prints 5,128.20: it truncates)
     assert r8(sale["value_usd"]) == D("5128.20512821")
-    assert r8(sale["quantity"]) == D("0.08547009")   # 5,000 / 58,500
+    assert r8(sale["quantity"]) == D("0.08547009")  # 5,000 / 58,500
     assert sale["proceeds_usd"] == D("5000")
-    assert r8(r["cost_usd"]) == D("128.20512821")    # 5,128.205128… − 5,000
+    assert r8(r["cost_usd"]) == D("128.20512821")  # 5,128.205128… − 5,000
     assert r["shortfall_usd"] == 0
     assert r["balances_after"]["USDC"] == 0
 
 
 # ------------------------------------------------------------------------------------------ valuation
+
 
 def test_negative_margin_balance_is_valued_at_the_ask_rate(load):
     pf = load("""
@@ -109,11 +120,11 @@ def test_negative_margin_balance_is_valued_at_the_ask_rate(load):
         maint_margin_rate = 0.004
     """)
     row = engine.equity(pf)["assets"][0]
-    assert row["margin_balance"] == D("-200")        # 100 − 300
-    assert row["rate"] == D("1.0001")                # ask: 1 × (1 + 0.0001), not the bid 0.9999
-    assert row["collateral_usd"] == D("-200.02")     # the conservative side: −200 × 1.0001 < −200 × 0.9999
+    assert row["margin_balance"] == D("-200")  # 100 − 300
+    assert row["rate"] == D("1.0001")  # ask: 1 × (1 + 0.0001), not the bid 0.9999
+    assert row["collateral_usd"] == D("-200.02")  # the conservative side: −200 × 1.0001 < −200 × 0.9999
     r = engine.risk(pf)
-    assert r["band"] == "liquidation" and r["margin_ratio"] is None   # maintenance against equity ≤ 0
+    assert r["band"] == "liquidation" and r["margin_ratio"] is None  # maintenance against equity ≤ 0
 
 
 def test_available_for_orders_per_asset(load):
@@ -139,23 +150,26 @@ def test_available_for_orders_per_asset(load):
     # initial margin 5,000 / 10 = 500 USDT at ask 1.0001 = 500.05
     assert eq["initial_margin_usd"] == D("500.05")
     assert eq["available_usd"] == D("5249.85")
-    assert r8(eq["available"]["USDT"]) == D("5249.32506749")   # 5,249.85 / 1.0001
-    assert r8(eq["available"]["BTC"]) == D("0.09999714")        # 5,249.85 / (50,000 × 1.05)
-    assert eq["value_usd"] == D("6000")              # 1,000 + 5,000 before haircuts
-    assert not any("leverage" in a for a in eq["assumptions"])   # leverage was given
+    assert r8(eq["available"]["USDT"]) == D("5249.32506749")  # 5,249.85 / 1.0001
+    assert r8(eq["available"]["BTC"]) == D("0.09999714")  # 5,249.85 / (50,000 × 1.05)
+    assert eq["value_usd"] == D("6000")  # 1,000 + 5,000 before haircuts
+    assert not any("leverage" in a for a in eq["assumptions"])  # leverage was given
 
 
 # ------------------------------------------------------------------------------------------ brackets
+
 
 def test_notional_exactly_on_a_floor_takes_the_upper_bracket():
     table = (Bracket(D(0), D(50000), D("0.004"), D(0)), Bracket(D(50000), D(250000), D("0.005"), D(40)))
     assert select_bracket(table, D("49999.99")).mmr == D("0.004")
     assert select_bracket(table, D("50000")).mmr == D("0.005")
-    assert select_bracket(table, D("300000")).mmr == D("0.005")   # past the last cap: the last bracket
+    assert select_bracket(table, D("300000")).mmr == D("0.005")  # past the last cap: the last bracket
 
 
 def test_maintenance_on_a_floor_uses_upper_rate_and_cum(load):
-    pf = load(FLAT_USDT.format(balance=10000) + """
+    pf = load(
+        FLAT_USDT.format(balance=10000)
+        + """
         [[positions]]
         symbol = "BTCUSDT"
         side = "long"
@@ -165,7 +179,8 @@ def test_maintenance_on_a_floor_uses_upper_rate_and_cum(load):
         [brackets]
         BTCUSDT = [ { floor = 0, cap = 50000, mmr = 0.004, cum = 0 },
                     { floor = 50000, cap = 250000, mmr = 0.005, cum = 40 } ]
-    """)
+    """
+    )
     pos = engine.risk(pf)["positions"][0]
     # upper bracket: 50,000 × 0.005 − 40 = 210 (the lower one would give 200)
     assert (pos["maint_margin_rate"], pos["maint_amount"], pos["maint_margin"]) == (D("0.005"), D(40), D(210))
@@ -173,7 +188,9 @@ def test_maintenance_on_a_floor_uses_upper_rate_and_cum(load):
 
 def test_consistent_cum_makes_maintenance_continuous(load):
     # cum_2 = 0 + 50,000 × (0.005 − 0.004) = 50: both sides of the floor give 200
-    pf = load(FLAT_USDT.format(balance=10000) + """
+    pf = load(
+        FLAT_USDT.format(balance=10000)
+        + """
         [[positions]]
         symbol = "BTCUSDT"
         side = "long"
@@ -183,11 +200,13 @@ def test_consistent_cum_makes_maintenance_continuous(load):
         [brackets]
         BTCUSDT = [ { floor = 0, cap = 50000, mmr = 0.004, cum = 0 },
                     { floor = 50000, cap = 250000, mmr = 0.005, cum = 50 } ]
-    """)
+    """
+    )
     assert engine.risk(pf)["positions"][0]["maint_margin"] == D(200)
 
 
 # ------------------------------------------------------------------------------------------ bands
+
 
 def test_band_edges(load):
     rules = load(FLAT_USDT.format(balance=1)).rules
@@ -197,7 +216,7 @@ def test_band_edges(load):
     assert engine.band_of(D("0.8001"), rules) == "red"
     assert engine.band_of(D("0.9999"), rules) == "red"
     assert engine.band_of(D("1"), rules) == "liquidation"
-    assert engine.ratio_and_band(D(0), D(-5), rules) == (D(0), "green")    # nothing to maintain
+    assert engine.ratio_and_band(D(0), D(-5), rules) == (D(0), "green")  # nothing to maintain
     assert engine.ratio_and_band(D(1), D(0), rules) == (None, "liquidation")
 
 
@@ -208,12 +227,15 @@ def test_red_band_sample():
     assert r["equity_usd"] == D("5389")
     # notional 600,000 in (250k, 1M]: 600,000 × 0.01 − 1,300 = 4,700 USDT × 1.0001 = 4,700.47
     assert r["maint_margin_usd"] == D("4700.47")
-    assert r8(r["margin_ratio"]) == D("0.87223418")   # 4,700.47 / 5,389: 5,389 × 0.8722 = 4,700.2858, rest 0.1842 / 5,389
+    assert r8(r["margin_ratio"]) == D(
+        "0.87223418"
+    )  # 4,700.47 / 5,389: 5,389 × 0.8722 = 4,700.2858, rest 0.1842 / 5,389
     assert r["band"] == "red"
     assert r["buffer_usd"] == D("688.53")
 
 
 # ------------------------------------------------------------------------------------------ single-asset
+
 
 def test_single_and_multi_on_the_same_account():
     pf = load_portfolio(sample("single-isolated.toml"))
@@ -223,14 +245,16 @@ def test_single_and_multi_on_the_same_account():
     assert (usdt["equity"], usdt["maint_margin"], usdt["margin_ratio"]) == (D(800), D(48), D("0.06"))
     # ETH isolated: 400 + (−1) × 3 × (3,000 − 2,950) = 250; maintenance 9,000 × 0.005 = 45; 45/250
     assert (eth["equity"], eth["maint_margin"], eth["margin_ratio"]) == (D(250), D(45), D("0.18"))
-    assert single["margin_ratio"] == D("0.18") and single["band"] == "green"   # the riskiest pool
-    assert single["equity_usd"] == D(1050)           # 800 + 250 at index; the idle BTC counts nothing
-    assert single["buffer_usd"] == D(205)            # least pool buffer: 250 − 45
+    assert single["margin_ratio"] == D("0.18") and single["band"] == "green"  # the riskiest pool
+    assert single["equity_usd"] == D(1050)  # 800 + 250 at index; the idle BTC counts nothing
+    assert single["buffer_usd"] == D(205)  # least pool buffer: 250 − 45
     multi = engine.risk(engine.converted(pf, "multi-asset"))
     # USDT 1,200 + 400 − 550 = 1,050 × 0.9999 = 1,049.895; BTC 0.1 × 57,000 = 5,700
     assert multi["equity_usd"] == D("6749.895")
-    assert multi["maint_margin_usd"] == D("93.0093")   # 93 × 1.0001
-    assert r8(multi["margin_ratio"]) == D("0.01377937")   # 93.0093 / 6,749.895: 6,749.895 × 0.013779 = 93.0068, rest 0.0025 / 6,749.895
+    assert multi["maint_margin_usd"] == D("93.0093")  # 93 × 1.0001
+    assert r8(multi["margin_ratio"]) == D(
+        "0.01377937"
+    )  # 93.0093 / 6,749.895: 6,749.895 × 0.013779 = 93.0068, rest 0.0025 / 6,749.895
 
 
 def test_single_asset_equity_counts_only_pools():
@@ -244,27 +268,31 @@ def test_single_asset_equity_counts_only_pools():
 
 # ------------------------------------------------------------------------------------------ LTV
 
+
 def test_idle_account_ltv():
     r = engine.ltv(load_portfolio(sample("idle-ltv.toml")))
-    assert r["negative_usd"] == D("9960.996")        # 9,960 × 1.0001
-    assert r["positive_usd"] == D("9975")            # 0.175 × 57,000
-    assert r8(r["ltv"]) == D("0.99859609")           # 9,960.996 / 9,975
+    assert r["negative_usd"] == D("9960.996")  # 9,960 × 1.0001
+    assert r["positive_usd"] == D("9975")  # 0.175 × 57,000
+    assert r8(r["ltv"]) == D("0.99859609")  # 9,960.996 / 9,975
     assert r["applies"] and r["triggered"]
 
 
 def test_ltv_unbounded_and_not_applying(load):
-    r = engine.ltv(load("""
+    r = engine.ltv(
+        load("""
         [assets.USDT]
         balance = -10
         price = 1
-    """))
+    """)
+    )
     assert r["ltv"] is None and r["positive_usd"] == 0 and r["triggered"]
     r = engine.ltv(load_portfolio(sample("hedged.toml")))
     assert r["ltv"] == 0 and not r["applies"] and not r["triggered"]
 
 
 def test_ltv_with_positions_open_does_not_trigger(load):
-    r = engine.ltv(load("""
+    r = engine.ltv(
+        load("""
         [account]
         open_orders = 1
         [assets.USDT]
@@ -273,12 +301,14 @@ def test_ltv_with_positions_open_does_not_trigger(load):
         [assets.BTC]
         balance = 0.001
         price = 60000
-    """))
+    """)
+    )
     assert r8(r["ltv"]) == D("1.75456140")  # 100.01 / 57
     assert not r["applies"] and not r["triggered"]
 
 
 # ------------------------------------------------------------------------------------------ auto-exchange
+
 
 def test_each_asset_is_judged_alone_against_the_threshold(load):
     text = """
@@ -294,9 +324,9 @@ def test_each_asset_is_judged_alone_against_the_threshold(load):
     """
     r = engine.autoexchange(load(text.format(usdt=-9000)))
     assert not r["triggered"] and r["sales"] == [] and r["deficits"] == []
-    r = engine.autoexchange(load(text.format(usdt=-10000)))   # exactly on −10,000 USD: at or below
+    r = engine.autoexchange(load(text.format(usdt=-10000)))  # exactly on −10,000 USD: at or below
     assert [t["asset"] for t in r["triggers"]] == ["USDT"]
-    assert [d["asset"] for d in r["deficits"]] == ["USDT"]    # only the breaching asset is covered
+    assert [d["asset"] for d in r["deficits"]] == ["USDT"]  # only the breaching asset is covered
     assert r["balances_after"]["USDC"] == D(-9000)
 
 
@@ -319,9 +349,9 @@ def test_split_across_two_collateral_assets(load):
     btc, eth = r["sales"]
     # weights 6,000 : 4,000 → proceeds 3,000 and 2,000
     assert (btc["proceeds_usd"], eth["proceeds_usd"]) == (D(3000), D(2000))
-    assert r8(btc["quantity"]) == D("0.05128205")    # 3,000 / 58,500
-    assert r8(eth["quantity"]) == D("1.02564103")    # 2,000 / 1,950
-    assert r8(r["cost_usd"]) == D("128.20512821")    # (3,000 + 2,000) / 0.975 − 5,000
+    assert r8(btc["quantity"]) == D("0.05128205")  # 3,000 / 58,500
+    assert r8(eth["quantity"]) == D("1.02564103")  # 2,000 / 1,950
+    assert r8(r["cost_usd"]) == D("128.20512821")  # (3,000 + 2,000) / 0.975 − 5,000
     assert r8(r["balances_after"]["ETH"]) == D("0.97435897")
 
 
@@ -349,7 +379,7 @@ def test_a_source_that_runs_out_passes_its_share_on(load):
     # USDC covers the rest: 6,000 − 2,500 = 3,500
     assert sales["USDC"]["quantity"] == D(3500)
     assert r["shortfall_usd"] == 0
-    assert r["cost_usd"] == D(2500)                  # 5,000 + 3,500 sold at index − 6,000 deficit
+    assert r["cost_usd"] == D(2500)  # 5,000 + 3,500 sold at index − 6,000 deficit
 
 
 def test_shortfall_when_every_source_runs_out(load):
@@ -370,7 +400,7 @@ def test_shortfall_when_every_source_runs_out(load):
     # everything sold: 0.1 × 58,500 + 1,000 = 6,850 of the 10,000 needed
     assert r["shortfall_usd"] == D(3150)
     assert r["balances_after"] == {"USDT": D(-3150), "BTC": 0, "USDC": 0}
-    assert r["cost_usd"] == D(150)                   # 6,000 + 1,000 at index − 6,850 covered
+    assert r["cost_usd"] == D(150)  # 6,000 + 1,000 at index − 6,850 covered
     assert r["deficits"][0]["covered_quantity"] == D(6850)
 
 
@@ -418,11 +448,13 @@ def test_binance_2025_thresholds_are_in_asset_units():
 
 # ------------------------------------------------------------------------------------------ switching
 
+
 def test_switch_to_multi_refused_for_isolated_position():
     r = engine.switch_check(load_portfolio(sample("single-isolated.toml")))
     assert (r["from"], r["to"], r["allowed"]) == ("single-asset", "multi-asset", False)
-    assert [(b["reason"], b["binance_code"], b.get("symbol")) for b in r["blockers"]] == \
-        [("isolated_position", -4167, "ETHUSDT")]
+    assert [(b["reason"], b["binance_code"], b.get("symbol")) for b in r["blockers"]] == [
+        ("isolated_position", -4167, "ETHUSDT")
+    ]
     assert r["preview"]["from"]["equity_usd"] == D(1050)
     assert r["preview"]["to"]["equity_usd"] == D("6749.895")
 
@@ -447,9 +479,12 @@ def test_switch_blockers_orders_balances_contracts(load):
         maint_margin_rate = 0.004
     """
     r = engine.switch_check(load(text))
-    assert [(b["reason"], b["binance_code"]) for b in r["blockers"]] == \
-        [("open_orders", -4170), ("negative_balance", -4172), ("contract_not_admitted", None)]
-    r = engine.switch_check(load(text, rules="binance-2025"))      # delivery admitted there
+    assert [(b["reason"], b["binance_code"]) for b in r["blockers"]] == [
+        ("open_orders", -4170),
+        ("negative_balance", -4172),
+        ("contract_not_admitted", None),
+    ]
+    r = engine.switch_check(load(text, rules="binance-2025"))  # delivery admitted there
     assert "contract_not_admitted" not in [b["reason"] for b in r["blockers"]]
 
 
@@ -472,8 +507,9 @@ def test_switch_back_to_single_needs_each_pool_to_carry_itself(load):
     """)
     r = engine.switch_check(pf)
     # USDC pool 0 against initial margin 10,000 / 20 = 500
-    assert [(b["reason"], b["binance_code"], b["asset"]) for b in r["blockers"]] == \
-        [("insufficient_margin", -4169, "USDC")]
+    assert [(b["reason"], b["binance_code"], b["asset"]) for b in r["blockers"]] == [
+        ("insufficient_margin", -4169, "USDC")
+    ]
     assert r["preview"]["to"]["band"] == "liquidation"
 
 

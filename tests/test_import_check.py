@@ -1,8 +1,8 @@
 """Real data in, alerts out: import (files and live), check, init, rules, MAMCLI_PORTFOLIO."""
+
 import hashlib
 import hmac
 import json
-import os
 import threading
 from decimal import Decimal as D
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,9 +18,18 @@ from mamcli.cli import main
 from mamcli.portfolio import load_portfolio
 
 PAYLOADS = Path(__file__).parent / "payloads"
-FILES_V2 = ["--account", str(PAYLOADS / "account_v2.json"), "--positions", str(PAYLOADS / "positionRisk_v2.json"),
-            "--index", str(PAYLOADS / "assetIndex.json"), "--brackets", str(PAYLOADS / "leverageBracket.json"),
-            "--mode", str(PAYLOADS / "multiAssetsMargin.json")]
+FILES_V2 = [
+    "--account",
+    str(PAYLOADS / "account_v2.json"),
+    "--positions",
+    str(PAYLOADS / "positionRisk_v2.json"),
+    "--index",
+    str(PAYLOADS / "assetIndex.json"),
+    "--brackets",
+    str(PAYLOADS / "leverageBracket.json"),
+    "--mode",
+    str(PAYLOADS / "multiAssetsMargin.json"),
+]
 
 
 def invoke(*args, env=None):
@@ -28,6 +37,7 @@ def invoke(*args, env=None):
 
 
 # ------------------------------------------------------------------------------------------ import from files
+
 
 def test_import_v2_reproduces_the_account_totals(tmp_path):
     out = tmp_path / "p.toml"
@@ -41,22 +51,28 @@ def test_import_v2_reproduces_the_account_totals(tmp_path):
     # the payload's totals: 2,200 × 0.9999 + 0.05 × 57,000 = 5,049.78; (24 + 30) × 1.0001 = 54.0054
     assert acct["equity_usd"] == D("5049.78") and acct["maint_margin_usd"] == D("54.0054")
     assert pf.mode == "multi-asset"
-    assert [p.symbol for p in pf.positions] == ["BTCUSDT", "ETHUSDT"]       # the flat XRPUSDT row is skipped
-    assert [(p.side_name, p.quantity, p.leverage) for p in pf.positions] == [("long", D("0.1"), 10),
-                                                                             ("short", 2, 10)]
-    assert set(pf.assets) == {"USDT", "BTC"}                                  # BNB at 0 is left out
-    assert any("open_orders not given" in a for a in pf.assumptions)          # not in the payloads
+    assert [p.symbol for p in pf.positions] == ["BTCUSDT", "ETHUSDT"]  # the flat XRPUSDT row is skipped
+    assert [(p.side_name, p.quantity, p.leverage) for p in pf.positions] == [("long", D("0.1"), 10), ("short", 2, 10)]
+    assert set(pf.assets) == {"USDT", "BTC"}  # BNB at 0 is left out
+    assert any("open_orders not given" in a for a in pf.assumptions)  # not in the payloads
 
 
 def test_import_v3_hedge_mode_matches_v2(tmp_path):
-    files = ["--account", str(PAYLOADS / "account_v2.json"), "--positions",
-             str(PAYLOADS / "positionRisk_v3_hedge.json"), "--index", str(PAYLOADS / "assetIndex.json"),
-             "--brackets", str(PAYLOADS / "leverageBracket.json")]
+    files = [
+        "--account",
+        str(PAYLOADS / "account_v2.json"),
+        "--positions",
+        str(PAYLOADS / "positionRisk_v3_hedge.json"),
+        "--index",
+        str(PAYLOADS / "assetIndex.json"),
+        "--brackets",
+        str(PAYLOADS / "leverageBracket.json"),
+    ]
     r = invoke("import", *files, "-o", "-")
     assert r.exit_code == 0, r.stderr
-    v3 = r.stdout.replace('margin_asset = "USDT"\n', "")       # v3 names the margin asset
+    v3 = r.stdout.replace('margin_asset = "USDT"\n', "")  # v3 names the margin asset
     v2 = invoke("import", *FILES_V2, "-o", "-").stdout
-    assert v3 == v2     # LONG/SHORT rows, leverage from positionInitialMargin (6,000 / 600 = 10)
+    assert v3 == v2  # LONG/SHORT rows, leverage from positionInitialMargin (6,000 / 600 = 10)
 
 
 def test_import_never_overwrites_without_force(tmp_path):
@@ -67,7 +83,7 @@ def test_import_never_overwrites_without_force(tmp_path):
     assert out.read_text() == "mine"
     assert invoke("import", *FILES_V2, "-o", str(out), "--force").exit_code == 0
     assert out.read_text().startswith("# Imported by `mamcli import`")
-    assert [p.name for p in tmp_path.iterdir()] == ["p.toml"]                 # no temporary file left
+    assert [p.name for p in tmp_path.iterdir()] == ["p.toml"]  # no temporary file left
 
 
 def test_every_command_works_on_an_import(tmp_path):
@@ -84,19 +100,29 @@ def test_missing_price_needs_an_explicit_price(tmp_path):
     files = [f if "assetIndex" not in f else str(tmp_path / "index.json") for f in FILES_V2]
     r = invoke("import", *files)
     assert r.exit_code == 2 and r.stdout == ""
-    assert r.stderr == (f"mamcli: error: {tmp_path / 'index.json'}: BTC: no BTCUSD row in the asset index, so no "
-                        "price for BTC; give --price BTC=VALUE\n")
+    assert r.stderr == (
+        f"mamcli: error: {tmp_path / 'index.json'}: BTC: no BTCUSD row in the asset index, so no "
+        "price for BTC; give --price BTC=VALUE\n"
+    )
     r = invoke("--price", "BTC=60000", "import", *files)
     assert r.exit_code == 0 and "price = 60000" in r.stdout
 
 
-@pytest.mark.parametrize("name, content, option, message", [
-    ("garbage.json", "{not json", "--account", "garbage.json: not JSON: Expecting property name"),
-    ("index-as-account.json", None, "--account", "does not look like GET /fapi/v2/account (expected an 'assets' list)"),
-    ("no-mark.json", "no-mark", "--positions", "[0].markPrice: missing"),
-    ("bad-number.json", "bad-number", "--positions", "[0].positionAmt: expected a number, got the text 'lots'"),
-    ("mode.json", '{"multiAssets": true}', "--mode", "multiAssetsMargin: missing"),
-])
+@pytest.mark.parametrize(
+    "name, content, option, message",
+    [
+        ("garbage.json", "{not json", "--account", "garbage.json: not JSON: Expecting property name"),
+        (
+            "index-as-account.json",
+            None,
+            "--account",
+            "does not look like GET /fapi/v2/account (expected an 'assets' list)",
+        ),
+        ("no-mark.json", "no-mark", "--positions", "[0].markPrice: missing"),
+        ("bad-number.json", "bad-number", "--positions", "[0].positionAmt: expected a number, got the text 'lots'"),
+        ("mode.json", '{"multiAssets": true}', "--mode", "multiAssetsMargin: missing"),
+    ],
+)
 def test_bad_payloads(tmp_path, name, content, option, message):
     path = tmp_path / name
     rows = json.loads((PAYLOADS / "positionRisk_v2.json").read_text())
@@ -122,7 +148,9 @@ def test_import_without_brackets_says_which_payload_is_missing():
     r = invoke("import", *FILES_V2[:6])
     assert r.exit_code == 2 and r.stderr.splitlines() == [
         f"mamcli: error: import: {s}: no leverage brackets for this position's symbol; give --brackets (the saved "
-        "body of GET /fapi/v1/leverageBracket) covering it" for s in ("BTCUSDT", "ETHUSDT")]
+        "body of GET /fapi/v1/leverageBracket) covering it"
+        for s in ("BTCUSDT", "ETHUSDT")
+    ]
 
 
 def test_import_without_account():
@@ -133,9 +161,13 @@ def test_import_without_account():
 # ------------------------------------------------------------------------------------------ import --live
 
 KEY, SECRET = "test-key-123", "test-secret-456"
-ROUTES = {"/fapi/v2/account": "account_v2.json", "/fapi/v2/positionRisk": "positionRisk_v2.json",
-          "/fapi/v1/assetIndex": "assetIndex.json", "/fapi/v1/leverageBracket": "leverageBracket.json",
-          "/fapi/v1/multiAssetsMargin": "multiAssetsMargin.json"}
+ROUTES = {
+    "/fapi/v2/account": "account_v2.json",
+    "/fapi/v2/positionRisk": "positionRisk_v2.json",
+    "/fapi/v1/assetIndex": "assetIndex.json",
+    "/fapi/v1/leverageBracket": "leverageBracket.json",
+    "/fapi/v1/multiAssetsMargin": "multiAssetsMargin.json",
+}
 
 
 class FakeBinance(BaseHTTPRequestHandler):
@@ -192,8 +224,9 @@ def test_live_import_wrong_secret_shows_binance_error(fake_binance):
     env = {"MAMCLI_API_KEY": KEY, "MAMCLI_API_SECRET": "wrong"}
     r = invoke("import", "--live", "--base-url", fake_binance, env=env)
     assert (r.exit_code, r.stdout) == (2, "")
-    assert r.stderr == ("mamcli: error: GET /fapi/v2/account: Binance error -1022: "
-                        "Signature for this request is not valid.\n")
+    assert r.stderr == (
+        "mamcli: error: GET /fapi/v2/account: Binance error -1022: Signature for this request is not valid.\n"
+    )
 
 
 def test_live_import_wrong_key(fake_binance):
@@ -204,14 +237,16 @@ def test_live_import_wrong_key(fake_binance):
 
 def test_live_import_needs_both_variables():
     r = invoke("import", "--live", env={"MAMCLI_API_KEY": KEY, "MAMCLI_API_SECRET": None})
-    assert r.exit_code == 2 and r.stderr == ("mamcli: error: import --live: MAMCLI_API_SECRET not set (the key "
-                                             "and secret are read from the environment only)\n")
+    assert r.exit_code == 2 and r.stderr == (
+        "mamcli: error: import --live: MAMCLI_API_SECRET not set (the key "
+        "and secret are read from the environment only)\n"
+    )
 
 
 def test_live_import_network_failure():
     import socket
 
-    with socket.socket() as s:        # a port nobody listens on
+    with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {"MAMCLI_API_KEY": KEY, "MAMCLI_API_SECRET": SECRET}
@@ -222,16 +257,30 @@ def test_live_import_network_failure():
 
 # ------------------------------------------------------------------------------------------ check
 
-@pytest.mark.parametrize("name, args, code, line", [
-    ("hedged.toml", [], 0, "MAMCLI OK - margin ratio 1.07% (green), equity 5049.78 USD | "
-                           "margin_ratio=1.07%;50;80;0;100 equity_usd=5049.78 maint_margin_usd=54.01"),
-    ("red-band.toml", [], 2, "MAMCLI CRITICAL - margin ratio 87.22% (red), equity 5389.00 USD | "
-                             "margin_ratio=87.22%;50;80;0;100 equity_usd=5389.00 maint_margin_usd=4700.47"),
-    ("red-band.toml", ["-w", "80", "-c", "90"], 1, "MAMCLI WARNING - margin ratio 87.22% (red)"),
-    ("red-band.toml", ["-w", "@80:90", "-c", "95"], 1, "MAMCLI WARNING"),       # inside 80…90
-    ("red-band.toml", ["-w", "~:95", "-c", "~:99"], 0, "MAMCLI OK"),
-    ("hedged.toml", ["-w", "5:", "-c", "1:"], 1, "MAMCLI WARNING"),            # below 5 %
-])
+
+@pytest.mark.parametrize(
+    "name, args, code, line",
+    [
+        (
+            "hedged.toml",
+            [],
+            0,
+            "MAMCLI OK - margin ratio 1.07% (green), equity 5049.78 USD | "
+            "margin_ratio=1.07%;50;80;0;100 equity_usd=5049.78 maint_margin_usd=54.01",
+        ),
+        (
+            "red-band.toml",
+            [],
+            2,
+            "MAMCLI CRITICAL - margin ratio 87.22% (red), equity 5389.00 USD | "
+            "margin_ratio=87.22%;50;80;0;100 equity_usd=5389.00 maint_margin_usd=4700.47",
+        ),
+        ("red-band.toml", ["-w", "80", "-c", "90"], 1, "MAMCLI WARNING - margin ratio 87.22% (red)"),
+        ("red-band.toml", ["-w", "@80:90", "-c", "95"], 1, "MAMCLI WARNING"),  # inside 80…90
+        ("red-band.toml", ["-w", "~:95", "-c", "~:99"], 0, "MAMCLI OK"),
+        ("hedged.toml", ["-w", "5:", "-c", "1:"], 1, "MAMCLI WARNING"),  # below 5 %
+    ],
+)
 def test_check_statuses(name, args, code, line):
     r = invoke("check", sample(name), *args)
     assert r.exit_code == code
@@ -255,19 +304,23 @@ def test_check_unbounded_ratio_is_critical(write):
     assert r.exit_code == 2 and "margin ratio unbounded (liquidation)" in r.stdout and "margin_ratio=U;" in r.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["nope.toml"], "MAMCLI UNKNOWN - nope.toml: no such file"),
-    ([sample("hedged.toml"), "-w", "abc"], "MAMCLI UNKNOWN - range 'abc': expected a number"),
-    ([sample("hedged.toml"), "-w", "20:10"], "MAMCLI UNKNOWN - range '20:10': start is above end"),
-    ([], "MAMCLI UNKNOWN - Missing argument 'PORTFOLIO'."),
-    ([sample("hedged.toml"), "--bogus"], "MAMCLI UNKNOWN - No such option '--bogus'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["nope.toml"], "MAMCLI UNKNOWN - nope.toml: no such file"),
+        ([sample("hedged.toml"), "-w", "abc"], "MAMCLI UNKNOWN - range 'abc': expected a number"),
+        ([sample("hedged.toml"), "-w", "20:10"], "MAMCLI UNKNOWN - range '20:10': start is above end"),
+        ([], "MAMCLI UNKNOWN - Missing argument 'PORTFOLIO'."),
+        ([sample("hedged.toml"), "--bogus"], "MAMCLI UNKNOWN - No such option '--bogus'"),
+    ],
+)
 def test_check_unknown(args, message):
     r = invoke("check", *args, env={"MAMCLI_PORTFOLIO": None})
     assert r.exit_code == 3 and r.stdout.startswith(message)
 
 
 # ------------------------------------------------------------------------------------------ init, rules, env
+
 
 def test_init_writes_a_starter_that_works(tmp_path):
     path = tmp_path / "portfolio.toml"

@@ -1,4 +1,5 @@
 """Liquidation prices, shocks and stress (SPEC §6), worked out by hand; the arithmetic is in the comments."""
+
 import json
 from decimal import Decimal as D
 from decimal import localcontext
@@ -29,7 +30,8 @@ ETH_BRACKETS = """ETHUSDT = [
   { floor = 10000000, cap = 20000000, mmr = 0.15, cum = 510365 }, { floor = 20000000, mmr = 0.25, cum = 2510365 } ]
 """
 
-BINANCE_EXAMPLE = """
+BINANCE_EXAMPLE = (
+    """
 [account]
 mode = "{mode}"
 [assets.USDT]
@@ -49,7 +51,10 @@ quantity = 3683.979
 entry_price = 1456.84
 mark_price = 1335.18
 [brackets]
-""" + BTC_BRACKETS + ETH_BRACKETS
+"""
+    + BTC_BRACKETS
+    + ETH_BRACKETS
+)
 
 
 def binance_formula(wb, tmm, upnl, cum, side, qty, entry, mmr):
@@ -61,11 +66,11 @@ def binance_formula(wb, tmm, upnl, cum, side, qty, entry, mmr):
 def by_hand_binance_example():
     wb = D("1535443.01")
     # BTC: notional 109.488 × 31,967.27 = 3,500,032.45776 → bracket (1M, 5M): 0.025, cum 16,300
-    btc_mm = D("3500032.45776") * D("0.025") - 16300                 # 71,200.811444
-    btc_upnl = D("109.488") * (D("31967.27") - D("32481.98"))        # −56,354.56848
+    btc_mm = D("3500032.45776") * D("0.025") - 16300  # 71,200.811444
+    btc_upnl = D("109.488") * (D("31967.27") - D("32481.98"))  # −56,354.56848
     # ETH: notional 3,683.979 × 1,335.18 = 4,918,775.08122 → bracket (2M, 5M): 0.1, cum 135,365
-    eth_mm = D("4918775.08122") * D("0.1") - 135365                  # 356,512.508122
-    eth_upnl = D("3683.979") * (D("1335.18") - D("1456.84"))         # −448,192.88514
+    eth_mm = D("4918775.08122") * D("0.1") - 135365  # 356,512.508122
+    eth_upnl = D("3683.979") * (D("1335.18") - D("1456.84"))  # −448,192.88514
     # BTC's price: its notional there (≈ 2.88M) stays in (1M, 5M)
     btc = binance_formula(wb, eth_mm, eth_upnl, 16300, 1, D("109.488"), D("32481.98"), D("0.025"))
     # ETH's price: its notional there (≈ 4.25M) stays in (2M, 5M)
@@ -75,14 +80,16 @@ def by_hand_binance_example():
 
 def test_binance_published_example_single_asset_cross(load):
     btc, eth = by_hand_binance_example()
-    assert (round(btc, 2), round(eth, 2)) == (D("26316.89"), D("1153.26"))   # Binance's own figures
+    assert (round(btc, 2), round(eth, 2)) == (D("26316.89"), D("1153.26"))  # Binance's own figures
     r = engine.risk(load(BINANCE_EXAMPLE.replace("{mode}", "single-asset").replace("{buffers}", "")))
     assert [p["liquidation_price"] for p in r["positions"]] == [btc, eth]
 
 
 def test_same_account_multi_asset_with_zero_buffers_gives_the_same_prices(load):
     btc, eth = by_hand_binance_example()
-    r = engine.risk(load(BINANCE_EXAMPLE.replace("{mode}", "multi-asset").replace("{buffers}", "haircut = 0\nask_buffer = 0")))
+    r = engine.risk(
+        load(BINANCE_EXAMPLE.replace("{mode}", "multi-asset").replace("{buffers}", "haircut = 0\nask_buffer = 0"))
+    )
     assert [r8(p["liquidation_price"]) for p in r["positions"]] == [r8(btc), r8(eth)]
 
 
@@ -114,8 +121,9 @@ def test_btc_long_backed_by_btc_collateral(load):
     assert r8(lp) == D("40136.05442177")
     # had the collateral not moved: m − 59,000 + 28,500 − 0.005m = 0 → m = 30,500 / 0.995 = 30,653.27
     fixed_collateral = div(30500, "0.995")
-    assert lp > fixed_collateral + 9000          # the falling collateral brings liquidation 9,483 closer
+    assert lp > fixed_collateral + 9000  # the falling collateral brings liquidation 9,483 closer
     from mamcli.liquidation import Solver
+
     solver = Solver(pf, engine.account(pf))
     with localcontext(ENGINE_CONTEXT):
         assert r8(pf.positions[0].mark_price * (1 + solver._multi([0], set(), -1))) == r8(fixed_collateral)
@@ -125,8 +133,8 @@ def test_negative_margin_balance_switches_to_the_ask_rate_on_the_way_down(load):
     lp = engine.risk(load(BTC_ON_BTC.format(usdt_ask="0.0001")))["positions"][0]["liquidation_price"]
     # below 59,000 the USDT margin balance is negative, valued at 1.0001:
     # 1.0001(m − 59,000) + 0.475m − 0.0050005m = 0 → m = 59,005.9 / 1.4700995
-    assert r8(lp) == r8(div("59005.9", "1.4700995"))   # equal to 59 of 60 digits
-    assert r8(lp) == D("40137.35124731")   # 1.4700995 × 40,137 = 59,005.3836; rest 0.5164 / 1.4701
+    assert r8(lp) == r8(div("59005.9", "1.4700995"))  # equal to 59 of 60 digits
+    assert r8(lp) == D("40137.35124731")  # 1.4700995 × 40,137 = 59,005.3836; rest 0.5164 / 1.4701
 
 
 def test_hedged_short_against_btc_collateral(load):
@@ -217,7 +225,7 @@ def test_shock_turns_a_margin_balance_negative(load):
     usdt = eq["assets"][0]
     # uPnL 0.1 × (54,000 − 60,000) = −600 → margin balance −500, at the ask rate 1.0001
     assert usdt["margin_balance"] == D(-500) and usdt["collateral_usd"] == D("-500.05")
-    assert eq["equity_usd"] == D("-500.05") + D("0.01") * 54000 * D("0.95")   # BTC 513.0 → 12.95
+    assert eq["equity_usd"] == D("-500.05") + D("0.01") * 54000 * D("0.95")  # BTC 513.0 → 12.95
     assert any("BTC shocked -10%" in a for a in eq["assumptions"])
 
 
@@ -245,8 +253,12 @@ def test_stress_steps_agree_with_risk_at_each_shock():
     assert [s["shock"] for s in result["steps"]] == [D("-0.6") + D("0.1") * k for k in range(9)]
     for step in result["steps"]:
         r = engine.risk(engine.what_if(pf, shocks=[("BTC", step["shock"])]))
-        assert (step["equity_usd"], step["maint_margin_usd"], step["margin_ratio"], step["band"]) == \
-            (r["equity_usd"], r["maint_margin_usd"], r["margin_ratio"], r["band"])
+        assert (step["equity_usd"], step["maint_margin_usd"], step["margin_ratio"], step["band"]) == (
+            r["equity_usd"],
+            r["maint_margin_usd"],
+            r["margin_ratio"],
+            r["band"],
+        )
     # BTC −x: USDT 2,200 − 6,000x (valued 1.0001 once below 0), BTC 2,850(1 − x), ETH fixed:
     # the sweep's exact root equals the risk command's down shock
     assert result["liquidation_shock"] == engine.risk(pf)["liquidation_shocks"]["BTC"]["down"]
@@ -276,6 +288,7 @@ def test_compare_layouts():
 
 # ------------------------------------------------------------------------------------------ command line
 
+
 def invoke(*args):
     return CliRunner().invoke(main, list(args))
 
@@ -295,13 +308,16 @@ def test_price_option_on_every_command():
         assert "what-if: BTC index price 50000 instead of 60000 (--price)" in json.loads(r.stdout)["assumptions"]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--shock", "BTC=-20"], "must be a percentage"),
-    (["--shock", "BTC=-100%"], "zero or below"),
-    (["--shock", "BTC"], "is not ASSET=±N%"),
-    (["--price", "BTC=abc"], "expected a number"),
-    (["--price", "BTC=-5"], "must be greater than 0"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--shock", "BTC=-20"], "must be a percentage"),
+        (["--shock", "BTC=-100%"], "zero or below"),
+        (["--shock", "BTC"], "is not ASSET=±N%"),
+        (["--price", "BTC=abc"], "expected a number"),
+        (["--price", "BTC=-5"], "must be greater than 0"),
+    ],
+)
 def test_bad_what_if_options(args, message):
     r = invoke(*args, "risk", sample("hedged.toml"))
     assert r.exit_code == 2 and r.stdout == "" and message in r.stderr
@@ -310,8 +326,9 @@ def test_bad_what_if_options(args, message):
 def test_what_if_on_an_unknown_asset():
     r = invoke("--price", "XRP=1", "risk", sample("hedged.toml"))
     assert r.exit_code == 2 and r.stdout == ""
-    assert r.stderr == (f"mamcli: error: {sample('hedged.toml')}: --price XRP: not an asset of this portfolio "
-                        "(assets: USDT, BTC)\n")
+    assert r.stderr == (
+        f"mamcli: error: {sample('hedged.toml')}: --price XRP: not an asset of this portfolio (assets: USDT, BTC)\n"
+    )
     r = invoke("--shock", "SOL=-5%", "risk", sample("hedged.toml"))
     assert r.exit_code == 2 and "--shock SOL: neither an asset nor the base of a position" in r.stderr
 
@@ -319,7 +336,7 @@ def test_what_if_on_an_unknown_asset():
 def test_stress_command_json_and_table():
     r = invoke("stress", sample("hedged.toml"), "--shock-range", "BTC:-60%:+20%", "--steps", "9", "--json")
     doc = json.loads(r.stdout, parse_float=D)
-    assert r.exit_code == 1                                   # −60 % is past liquidation
+    assert r.exit_code == 1  # −60 % is past liquidation
     assert len(doc["steps"]) == 9 and doc["steps"][0]["shock"] == D("-0.6")
     assert set(doc["steps"][0]) >= {"shock", "equity_usd", "maint_margin_usd", "margin_ratio", "band", "autoexchange"}
     assert D("-0.6") < doc["liquidation_shock"] < D("-0.5")

@@ -1,4 +1,5 @@
 """The README's recipes, run as written (paths and the alert command swapped for test doubles)."""
+
 import os
 import re
 import shutil
@@ -30,9 +31,9 @@ def env_with_mamcli(tmp_path) -> dict:
 def test_cron_recipe(tmp_path, name, alerted):
     lines = block("crontab").strip().splitlines()
     assert lines[0].startswith("MAMCLI_PORTFOLIO=")
-    command = lines[1].split(None, 5)[5]                   # drop the five schedule fields
+    command = lines[1].split(None, 5)[5]  # drop the five schedule fields
     command = command.replace("/tmp/mamcli-risk.txt", str(tmp_path / "out.txt"))
-    logger = tmp_path / "logger"                            # records what would go to syslog
+    logger = tmp_path / "logger"  # records what would go to syslog
     logger.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/logged\n')
     logger.chmod(0o755)
     env = {**env_with_mamcli(tmp_path), "MAMCLI_PORTFOLIO": sample(name)}
@@ -47,8 +48,9 @@ def test_cron_recipe(tmp_path, name, alerted):
 def test_jq_recipe(tmp_path):
     command = next(b for b in re.findall(r"```sh\n(.*?)```", README, re.S) if "| jq" in b).strip()
     assert command.startswith("mamcli risk samples/hedged.toml --json | jq")
-    out = subprocess.run(command, shell=True, cwd=ROOT, env=env_with_mamcli(tmp_path), capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        command, shell=True, cwd=ROOT, env=env_with_mamcli(tmp_path), capture_output=True, text=True, check=True
+    ).stdout
     # by hand in tests/test_liquidation.py and the issue notes: 3,830.383 / 0.14710996 and 11,041.8191 / 2.0132013
     assert out == "BTCUSDT long liquidates at 26037.55041467\nETHUSDT short liquidates at 5484.70691927\n"
 
