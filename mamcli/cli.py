@@ -175,7 +175,7 @@ def _colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def run(ctx: click.Context, portfolio: str, as_json: bool, compute, alert) -> None:
+def run(ctx: click.Context, portfolio: str, as_json: bool, compute, fail_on: str = "red") -> None:
     """Load, compute, print, exit: the whole life of every command."""
     from mamcli.engine import what_if
     from mamcli.portfolio import InputError, load_portfolio
@@ -184,7 +184,7 @@ def run(ctx: click.Context, portfolio: str, as_json: bool, compute, alert) -> No
     source = "<stdin>" if portfolio == "-" else portfolio
     try:
         pf = load_portfolio(portfolio, rules=ctx.obj.rules)
-        pf = what_if(pf, ctx.obj.prices, ctx.obj.shocks)
+        pf = what_if(pf, ctx.obj.prices, ctx.obj.shocks, price_label="--price", shock_label="--shock")
         result = compute(pf)
     except InputError as e:
         raise InputFailure(e.problems) from None
@@ -193,7 +193,7 @@ def run(ctx: click.Context, portfolio: str, as_json: bool, compute, alert) -> No
             [f"{source}: numbers too large or too small to compute exactly ({type(e).__name__})"]
         ) from None
     write(result, as_json, sys.stdout, colour=_colour() and not as_json, source=source)
-    ctx.exit(1 if alert(result) else 0)
+    ctx.exit(result.return_code(fail_on))
 
 
 def portfolio_command(name: str, short: str):
@@ -213,7 +213,7 @@ def equity_cmd(ctx, portfolio, as_json):
     """Collateral after haircuts, initial margin and what is available for new orders."""
     from mamcli import engine
 
-    run(ctx, portfolio, as_json, engine.equity, lambda r: False)
+    run(ctx, portfolio, as_json, engine.equity)
 
 
 BAND_CHOICE = click.Choice(["green", "yellow", "red", "liquidation"])
@@ -236,13 +236,7 @@ def risk_cmd(ctx, portfolio, as_json, fail_on, compare):
     """Margin ratio, band, liquidation prices and shocks; exit 1 at or beyond --fail-on."""
     from mamcli import engine
 
-    def compute(pf):
-        result = engine.risk(pf)
-        if compare:
-            result["compare"] = engine.compare(pf)
-        return result
-
-    run(ctx, portfolio, as_json, compute, lambda r: engine.band_rank(r["band"]) >= engine.band_rank(fail_on))
+    run(ctx, portfolio, as_json, lambda pf: engine.risk(pf, with_compare=compare), fail_on)
 
 
 def _shock_range(ctx, param, value):
@@ -287,7 +281,7 @@ def stress_cmd(ctx, portfolio, as_json, shock_range, steps, fail_on):
         portfolio,
         as_json,
         lambda pf: engine.stress(pf, asset, low, high, steps),
-        lambda r: engine.band_rank(r["worst_band"]) >= engine.band_rank(fail_on),
+        fail_on,
     )
 
 
@@ -296,7 +290,7 @@ def ltv_cmd(ctx, portfolio, as_json):
     """Loan-to-value of the wallet balances; exit 1 when the idle-account LTV trigger is reached."""
     from mamcli import engine
 
-    run(ctx, portfolio, as_json, engine.ltv, lambda r: r["triggered"])
+    run(ctx, portfolio, as_json, engine.ltv)
 
 
 @portfolio_command("autoexchange", "Would auto-exchange fire, what would it sell.")
@@ -307,7 +301,7 @@ def autoexchange_cmd(ctx, portfolio, as_json, what_if):
     """Whether auto-exchange fires, what it sells and what that costs; exit 1 when it fires."""
     from mamcli import engine
 
-    run(ctx, portfolio, as_json, lambda pf: engine.autoexchange(pf, what_if=what_if), lambda r: r["triggered"])
+    run(ctx, portfolio, as_json, lambda pf: engine.autoexchange(pf, what_if=what_if))
 
 
 @portfolio_command("switch-check", "Would Binance accept a margin mode switch.")
@@ -322,7 +316,7 @@ def switch_cmd(ctx, portfolio, as_json, to):
     """Whether Binance would let the account switch mode, and the account before and after."""
     from mamcli import engine
 
-    run(ctx, portfolio, as_json, lambda pf: engine.switch_check(pf, to), lambda r: not r["allowed"])
+    run(ctx, portfolio, as_json, lambda pf: engine.switch_check(pf, to))
 
 
 # ---------------------------------------------------------------------------------------------- import
@@ -357,10 +351,11 @@ def import_cmd(ctx, account, positions, index, brackets, mode, live, base_url, o
 
     A global --price ASSET=VALUE supplies or replaces an asset's price.
     """
-    from mamcli import engine, importer
+    from mamcli import importer
     from mamcli.files import write_text
     from mamcli.model import InputError
     from mamcli.portfolio import load_text
+    from mamcli.valuation import account as value_of
 
     files = {"account": account, "positions": positions, "index": index, "brackets": brackets, "mode": mode}
     try:
@@ -382,14 +377,14 @@ def import_cmd(ctx, account, positions, index, brackets, mode, live, base_url, o
         doc, totals = importer.build(payloads, dict(ctx.obj.prices))
         text = importer.to_toml(doc)
         pf = load_text(text, "<imported portfolio>", rules=ctx.obj.rules)
-        acct = engine.account(pf)
+        acct = value_of(pf)
         write_text(output, text, force=force)
     except InputError as e:
         raise InputFailure(e.problems) from None
     from mamcli.numbers import fixed
 
-    notes = [f"equity {fixed(acct['equity_usd'], 2)} USD, maintenance {fixed(acct['maint_margin_usd'], 2)} USD"]
-    for field, ours in (("totalMarginBalance", acct["equity_usd"]), ("totalMaintMargin", acct["maint_margin_usd"])):
+    notes = [f"equity {fixed(acct.equity_usd, 2)} USD, maintenance {fixed(acct.maint_margin_usd, 2)} USD"]
+    for field, ours in (("totalMarginBalance", acct.equity_usd), ("totalMaintMargin", acct.maint_margin_usd)):
         if field in totals:
             theirs = totals[field]
             agree = abs(theirs - ours) < Decimal("0.01")
@@ -444,11 +439,18 @@ def check_cmd(ctx, portfolio, warning, critical):
     from mamcli import engine, nagios
     from mamcli.model import InputError
     from mamcli.portfolio import load_portfolio
+    from mamcli.valuation import account
 
     try:
         w, c = nagios.Range(warning), nagios.Range(critical)
-        pf = engine.what_if(load_portfolio(portfolio, rules=ctx.obj.rules), ctx.obj.prices, ctx.obj.shocks)
-        code, line = nagios.status_line(engine.account(pf), w, c)
+        pf = engine.what_if(
+            load_portfolio(portfolio, rules=ctx.obj.rules),
+            ctx.obj.prices,
+            ctx.obj.shocks,
+            price_label="--price",
+            shock_label="--shock",
+        )
+        code, line = nagios.status_line(account(pf), w, c)
     except InputError as e:
         raise MonitoringUnknown("; ".join(e.problems)) from None
     except ArithmeticError as e:

@@ -1,213 +1,63 @@
-"""The calculation engine: pure functions from a Portfolio to result dicts (SPEC §1).
+"""The commands' arithmetic: pure functions from a Portfolio to typed results (SPEC §1, §4, §6).
 
 Stdlib only; no Click, no TOML, no output.  Every public function runs inside ENGINE_CONTEXT (60 digits,
-traps on), so results do not depend on the caller's decimal context.  Results are plain dicts whose keys
-are the JSON keys of SPEC §4, with Decimal values; render.py turns them into text.
+traps on), so results do not depend on the caller's decimal context.  The account's valuation lives in
+`valuation` and the liquidation solver in `liquidation`; this module composes them into the results of
+`results`, which render.py writes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal, localcontext
-from functools import wraps
 
-from mamcli.model import BANDS, MULTI, SINGLE, InputError, Portfolio, Position, Rows
-from mamcli.numbers import ENGINE_CONTEXT, ONE, ZERO, plain
-
-
-def exact(fn):
-    @wraps(fn)
-    def run(*args, **kwargs):
-        with localcontext(ENGINE_CONTEXT):
-            return fn(*args, **kwargs)
-
-    return run
-
-
-def _head(command: str, pf: Portfolio) -> dict:
-    return {"command": command, "mode": pf.mode, "rules": pf.rules.name, "tier": pf.tier.name}
-
-
-def _tail(result: dict, pf: Portfolio, *extra: str) -> dict:
-    result["assumptions"] = list(pf.assumptions) + [e for e in extra if e]
-    return result
-
-
-# ---------------------------------------------------------------------------------------------- bands
-
-
-def band_of(ratio: Decimal | None, rules) -> str:
-    """Seed bands: green < yellow-bound <= yellow <= red-bound < red < 1 <= liquidation."""
-    if ratio is None or ratio >= ONE:
-        return "liquidation"
-    if ratio > rules.red:
-        return "red"
-    if ratio >= rules.yellow:
-        return "yellow"
-    return "green"
+from mamcli.liquidation import Solver
+from mamcli.model import MULTI, SINGLE, InputError, Portfolio, Position, Rows
+from mamcli.numbers import ENGINE_CONTEXT, ONE, ZERO, exact, plain
+from mamcli.results import (
+    AutoexchangeResult,
+    Blocker,
+    CoverPlan,
+    Deficit,
+    EquityResult,
+    EquityRow,
+    Layout,
+    LayoutPrice,
+    LiquidationTrigger,
+    LtvResult,
+    LtvTrigger,
+    PoolRow,
+    PositionRow,
+    Preview,
+    RiskResult,
+    Sale,
+    Shocks,
+    StressResult,
+    StressStep,
+    Summary,
+    SwitchResult,
+    ThresholdTrigger,
+    Trigger,
+)
+from mamcli.valuation import Account, account, band_rank, collateral_rate, margin_rate, pools
 
 
-def ratio_and_band(maint: Decimal, equity: Decimal, rules) -> tuple[Decimal | None, str]:
-    """Margin ratio and band.  No maintenance: ratio 0.  Maintenance against equity <= 0: None, liquidation."""
-    if maint <= 0:
-        return ZERO, "green"
-    if equity <= 0:
-        return None, "liquidation"
-    ratio = maint / equity
-    return ratio, band_of(ratio, rules)
+def _head(command: str, pf: Portfolio) -> tuple[str, str, str, str]:
+    return command, pf.mode, pf.rules.name, pf.tier.name
 
 
-def band_rank(band: str) -> int:
-    return BANDS.index(band)
+def _notes(pf: Portfolio, *extra: str | None) -> tuple[str, ...]:
+    return pf.assumptions + tuple(e for e in extra if e)
 
 
-# ---------------------------------------------------------------------------------------------- pieces
-
-
-def collateral_rate(margin_balance: Decimal, asset) -> Decimal:
-    """The rate that gives min(mb × bid, mb × ask): bid for a positive balance, ask for a negative one."""
-    return asset.bid_rate if margin_balance >= 0 else asset.ask_rate
-
-
-def collateral_usd(margin_balance: Decimal, asset) -> Decimal:
-    return margin_balance * collateral_rate(margin_balance, asset)
-
-
-def cross_upnl(pf: Portfolio) -> dict[str, Decimal]:
-    out = dict.fromkeys(pf.assets, ZERO)
-    for pos in pf.positions:
-        if not pos.isolated:
-            out[pos.margin_asset] += pos.unrealized_pnl
-    return out
-
-
-def _margin_rate(pf: Portfolio, asset_name: str) -> Decimal:
-    """USD per unit of margin asset for margins: the ask rate in multi-asset mode, the index price otherwise."""
-    asset = pf.assets[asset_name]
-    return asset.ask_rate if pf.multi else asset.price
-
-
-def position_row(pf: Portfolio, pos: Position) -> dict:
-    rate, amount = pos.maint_terms()
-    maint = pos.maint_margin
-    usd = _margin_rate(pf, pos.margin_asset)
-    return {
-        "symbol": pos.symbol,
-        "side": pos.side_name,
-        "quantity": pos.quantity,
-        "margin_asset": pos.margin_asset,
-        "margin_type": pos.margin_type,
-        "entry_price": pos.entry_price,
-        "mark_price": pos.mark_price,
-        "notional": pos.notional,
-        "unrealized_pnl": pos.unrealized_pnl,
-        "leverage": pos.leverage,
-        "initial_margin": pos.initial_margin,
-        "maint_margin_rate": rate,
-        "maint_amount": amount,
-        "maint_margin": maint,
-        "maint_margin_usd": maint * usd,
-    }
-
-
-def pools(pf: Portfolio) -> list[dict]:
-    """Single-asset pools: one cross pool per margin asset of a cross position, one per isolated position."""
-    upnl = cross_upnl(pf)
-    cross: dict[str, dict] = {}
-    isolated = []
-    for pos in pf.positions:
-        if pos.isolated:
-            isolated.append(
-                {
-                    "pool": f"{pos.symbol} {pos.side_name} isolated",
-                    "asset": pos.margin_asset,
-                    "margin_type": "isolated",
-                    "equity": pos.isolated_wallet + pos.unrealized_pnl,
-                    "maint_margin": pos.maint_margin,
-                    "initial_margin": pos.initial_margin,
-                    "symbols": [pos.symbol],
-                }
-            )
-            continue
-        pool = cross.setdefault(
-            pos.margin_asset,
-            {
-                "pool": pos.margin_asset,
-                "asset": pos.margin_asset,
-                "margin_type": "cross",
-                "equity": pf.assets[pos.margin_asset].balance + upnl[pos.margin_asset],
-                "maint_margin": ZERO,
-                "initial_margin": ZERO,
-                "symbols": [],
-            },
-        )
-        pool["maint_margin"] += pos.maint_margin
-        pool["initial_margin"] += pos.initial_margin
-        pool["symbols"].append(pos.symbol)
-    out = list(cross.values()) + isolated
-    for pool in out:
-        pool["margin_ratio"], pool["band"] = ratio_and_band(pool["maint_margin"], pool["equity"], pf.rules)
-        pool["buffer"] = pool["equity"] - pool["maint_margin"]
-        pool["price"] = pf.assets[pool["asset"]].price
-    return out
-
-
-def _riskiest(pool_list: list[dict]) -> dict | None:
-    def key(pool):
-        ratio = pool["margin_ratio"]
-        return (band_rank(pool["band"]), ratio is None, ratio if ratio is not None else ZERO)
-
-    return max(pool_list, key=key) if pool_list else None
-
-
-# ---------------------------------------------------------------------------------------------- account
+# ---------------------------------------------------------------------------------------------- equity
 
 
 @exact
-def account(pf: Portfolio) -> dict:
-    """The account figures every command shares: equity, margins, ratio, band (either mode)."""
-    rates = {name: _margin_rate(pf, name) for name in pf.assets}
-    maint_usd = ZERO
-    init_usd = ZERO
-    for pos in pf.positions:
-        maint_usd += pos.maint_margin * rates[pos.margin_asset]
-        init_usd += pos.initial_margin * rates[pos.margin_asset]
-    if pf.multi:
-        upnl = cross_upnl(pf)
-        equity_usd = sum((collateral_usd(a.balance + upnl[n], a) for n, a in pf.assets.items()), ZERO)
-        ratio, band = ratio_and_band(maint_usd, equity_usd, pf.rules)
-        return {
-            "equity_usd": equity_usd,
-            "maint_margin_usd": maint_usd,
-            "initial_margin_usd": init_usd,
-            "margin_ratio": ratio,
-            "band": band,
-            "buffer_usd": equity_usd - maint_usd,
-            "pools": None,
-        }
-    pool_list = pools(pf)
-    equity_usd = sum((p["equity"] * p["price"] for p in pool_list), ZERO)
-    worst = _riskiest(pool_list)
-    if worst is None:
-        ratio, band, buffer_usd = ZERO, "green", ZERO
-    else:
-        ratio, band = worst["margin_ratio"], worst["band"]
-        buffer_usd = min(p["buffer"] * p["price"] for p in pool_list)
-    return {
-        "equity_usd": equity_usd,
-        "maint_margin_usd": maint_usd,
-        "initial_margin_usd": init_usd,
-        "margin_ratio": ratio,
-        "band": band,
-        "buffer_usd": buffer_usd,
-        "pools": pool_list,
-    }
-
-
-@exact
-def equity(pf: Portfolio) -> dict:
+def equity(pf: Portfolio) -> EquityResult:
     acct = account(pf)
-    upnl = cross_upnl(pf)
-    pool_assets = {p["asset"]: p for p in (acct["pools"] or []) if p["margin_type"] == "cross"}
+    upnl = acct.upnl
+    pool_assets = {p.asset: p for p in (acct.pools or ()) if p.margin_type == "cross"}
     rows = []
     for name, a in pf.assets.items():
         mb = a.balance + upnl[name]
@@ -215,68 +65,85 @@ def equity(pf: Portfolio) -> dict:
             rate = collateral_rate(mb, a)
         else:
             rate = a.price if name in pool_assets else ZERO
-        rows.append(
-            {
-                "asset": name,
-                "wallet_balance": a.balance,
-                "unrealized_pnl": upnl[name],
-                "margin_balance": mb,
-                "price": a.price,
-                "rate": rate,
-                "value_usd": mb * a.price,
-                "collateral_usd": mb * rate,
-            }
-        )
-    result = _head("equity", pf)
-    result.update(
-        {
-            "assets": rows,
-            "value_usd": sum((r["value_usd"] for r in rows), ZERO),
-            "equity_usd": acct["equity_usd"],
-            "initial_margin_usd": acct["initial_margin_usd"],
-        }
-    )
+        rows.append(EquityRow(name, a.balance, upnl[name], mb, a.price, rate, mb * a.price, mb * rate))
     note = None
     if pf.multi:
-        available_usd = acct["equity_usd"] - acct["initial_margin_usd"]
+        available_usd = acct.equity_usd - acct.initial_margin_usd
         available = {name: available_usd / a.ask_rate for name, a in pf.assets.items()}
     else:
-        available = {name: p["equity"] - p["initial_margin"] for name, p in pool_assets.items()}
+        available = {name: p.equity - p.initial_margin for name, p in pool_assets.items()}
         available_usd = sum((v * pf.assets[n].price for n, v in available.items()), ZERO)
         note = (
             "single-asset mode: only the margin assets of positions count; idle assets are valued at 0, "
             "isolated wallets are not available to other positions"
         )
-    result.update({"available_usd": available_usd, "available": available})
-    return _tail(result, pf, note)
+    return EquityResult(
+        *_head("equity", pf),
+        assets=tuple(rows),
+        value_usd=sum((r.value_usd for r in rows), ZERO),
+        equity_usd=acct.equity_usd,
+        initial_margin_usd=acct.initial_margin_usd,
+        available_usd=available_usd,
+        available=available,
+        assumptions=_notes(pf, note),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- risk
+
+
+def position_row(pf: Portfolio, pos: Position, liquidation_price: Decimal | None) -> PositionRow:
+    rate, amount = pos.maint_terms()
+    maint = pos.maint_margin
+    return PositionRow(
+        symbol=pos.symbol,
+        side=pos.side_name,
+        quantity=pos.quantity,
+        margin_asset=pos.margin_asset,
+        margin_type=pos.margin_type,
+        entry_price=pos.entry_price,
+        mark_price=pos.mark_price,
+        notional=pos.notional,
+        unrealized_pnl=pos.unrealized_pnl,
+        leverage=pos.leverage,
+        initial_margin=pos.initial_margin,
+        maint_margin_rate=rate,
+        maint_amount=amount,
+        maint_margin=maint,
+        maint_margin_usd=maint * margin_rate(pf, pos.margin_asset),
+        liquidation_price=liquidation_price,
+    )
 
 
 @exact
-def risk(pf: Portfolio) -> dict:
-    from mamcli.liquidation import Solver
-
+def risk(pf: Portfolio, with_compare: bool = False) -> RiskResult:
     acct = account(pf)
     solver = Solver(pf, acct)
-    result = _head("risk", pf)
-    result.update({k: acct[k] for k in ("equity_usd", "maint_margin_usd", "margin_ratio", "band", "buffer_usd")})
     prices = [solver.liquidation_price(i) for i in range(len(pf.positions))]
 
-    def row(i):
-        out = position_row(pf, pf.positions[i])
-        out["liquidation_price"] = prices[i]
-        return out
+    def row(i: int) -> PositionRow:
+        with localcontext(ENGINE_CONTEXT):  # rows are built while they are written, outside `exact`
+            return position_row(pf, pf.positions[i], prices[i])
 
-    result["positions"] = Rows(row, len(prices))
-    if not pf.multi:
-        result["pools"] = [
-            {
-                k: p[k]
-                for k in ("pool", "asset", "margin_type", "equity", "maint_margin", "margin_ratio", "band", "buffer")
-            }
-            for p in acct["pools"]
-        ]
-    result["liquidation_shocks"] = liquidation_shocks(pf, solver)
-    return _tail(result, pf)
+    pool_rows = None
+    if acct.pools is not None:
+        pool_rows = tuple(
+            PoolRow(p.name, p.asset, p.margin_type, p.equity, p.maint_margin, p.margin_ratio, p.band, p.buffer)
+            for p in acct.pools
+        )
+    return RiskResult(
+        *_head("risk", pf),
+        equity_usd=acct.equity_usd,
+        maint_margin_usd=acct.maint_margin_usd,
+        margin_ratio=acct.margin_ratio,
+        band=acct.band,
+        buffer_usd=acct.buffer_usd,
+        positions=Rows(row, len(prices)),
+        pools=pool_rows,
+        liquidation_shocks=liquidation_shocks(pf, solver),
+        assumptions=_notes(pf),
+        compare=compare(pf) if with_compare else None,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- what-if
@@ -288,29 +155,39 @@ NON_STABLE = "non-stable"
 def shockable(pf: Portfolio) -> list[str]:
     """Non-stable assets held as collateral or traded as a position's base, in file order."""
     names = [n for n, a in pf.assets.items() if n not in STABLECOINS and a.balance != 0]
+    seen = set(names)
     for pos in pf.positions:
-        if pos.base_asset and pos.base_asset not in STABLECOINS and pos.base_asset not in names:
+        if pos.base_asset and pos.base_asset not in STABLECOINS and pos.base_asset not in seen:
             names.append(pos.base_asset)
+            seen.add(pos.base_asset)
     return names
 
 
-def liquidation_shocks(pf: Portfolio, solver) -> dict:
+def liquidation_shocks(pf: Portfolio, solver: Solver) -> dict[str, Shocks]:
     """For each shockable asset, and for all of them together: the shock down and up that liquidates."""
     out = {}
     names = shockable(pf)
     groups = [(n, {n}) for n in names] + ([(NON_STABLE, set(names))] if len(names) > 1 else [])
     for label, group in groups:
-        out[label] = {"down": solver.liquidation_shock(group, -1), "up": solver.liquidation_shock(group, 1)}
+        out[label] = Shocks(solver.liquidation_shock(group, -1), solver.liquidation_shock(group, 1))
     return out
 
 
 @exact
-def what_if(pf: Portfolio, prices=(), shocks=()) -> Portfolio:
-    """The portfolio with index prices replaced (--price) and then shocked (--shock).
+def what_if(
+    pf: Portfolio,
+    prices: Iterable[tuple[str, Decimal]] = (),
+    shocks: Iterable[tuple[str, Decimal]] = (),
+    price_label: str = "price",
+    shock_label: str = "shock",
+) -> Portfolio:
+    """The portfolio with index prices replaced and then shocked.
 
     A price replaces the asset's index price only.  A shock multiplies the asset's index price (if it is
-    listed) and the mark of every position whose base asset it is by (1 + shock).
+    listed) and the mark of every position whose base asset it is by (1 + shock).  The labels name where the
+    prices and shocks came from (the CLI passes its option names) in messages and assumptions.
     """
+    prices, shocks = tuple(prices), tuple(shocks)
     if not prices and not shocks:
         return pf
     problems = []
@@ -320,36 +197,37 @@ def what_if(pf: Portfolio, prices=(), shocks=()) -> Portfolio:
     for name, value in prices:
         if name not in assets:
             problems.append(
-                f"{pf.source}: --price {name}: not an asset of this portfolio (assets: {', '.join(pf.assets)})"
+                f"{pf.source}: {price_label} {name}: not an asset of this portfolio (assets: {', '.join(pf.assets)})"
             )
             continue
-        notes.append(f"what-if: {name} index price {value} instead of {assets[name].price} (--price)")
-        assets[name] = assets[name].replace(price=value)
+        notes.append(f"what-if: {name} index price {value} instead of {assets[name].price} ({price_label})")
+        assets[name] = assets[name]._replace(price=value)
     for name, shock in shocks:
         factor = ONE + shock
         moved = sorted({p.symbol for p in positions if p.base_asset == name})
         if name not in assets and not moved:
-            problems.append(f"{pf.source}: --shock {name}: neither an asset nor the base of a position")
+            problems.append(f"{pf.source}: {shock_label} {name}: neither an asset nor the base of a position")
             continue
         parts = []
         if name in assets:
             parts.append(
                 f"index {plain(assets[name].price * factor, 18, grouping=False)} instead of {assets[name].price}"
             )
-            assets[name] = assets[name].replace(price=assets[name].price * factor)
+            assets[name] = assets[name]._replace(price=assets[name].price * factor)
         if moved:
             parts.append(f"marks of {', '.join(moved)} moved by the same factor")
-        positions = [p.replace(mark_price=p.mark_price * factor) if p.base_asset == name else p for p in positions]
-        notes.append(f"what-if: {name} shocked {_percent(shock)}: {'; '.join(parts)} (--shock)")
+        positions = [p._replace(mark_price=p.mark_price * factor) if p.base_asset == name else p for p in positions]
+        notes.append(f"what-if: {name} shocked {_percent(shock)}: {'; '.join(parts)} ({shock_label})")
     if problems:
         raise InputError(problems)
     for p in positions:
-        if p.maint_margin_rate is None and p.brackets[-1].cap is not None and p.notional >= p.brackets[-1].cap:
+        last_cap = p.brackets[-1].cap if p.brackets else None
+        if p.maint_margin_rate is None and last_cap is not None and p.notional >= last_cap:
             notes.append(
-                f"{p.symbol}: notional {p.notional} is beyond the last bracket cap "
-                f"{p.brackets[-1].cap}; the last bracket is extended"
+                f"{p.symbol}: notional {p.notional} is beyond the last bracket cap {last_cap}; "
+                "the last bracket is extended"
             )
-    return pf.replace(assets=assets, positions=tuple(positions), assumptions=tuple(notes))
+    return pf._replace(assets=assets, positions=tuple(positions), assumptions=tuple(notes))
 
 
 def _percent(shock: Decimal) -> str:
@@ -358,84 +236,63 @@ def _percent(shock: Decimal) -> str:
 
 
 @exact
-def stress(pf: Portfolio, asset: str, low: Decimal, high: Decimal, steps: int) -> dict:
+def stress(pf: Portfolio, asset: str, low: Decimal, high: Decimal, steps: int) -> StressResult:
     """The account at `steps` evenly spaced shocks of one asset, and the exact shock that liquidates it."""
-    from mamcli.liquidation import Solver
-
     rows = []
     for k in range(steps):
         shock = low + (high - low) * k / (steps - 1)
         shocked = what_if(pf, shocks=[(asset, shock)])
         acct = account(shocked)
-        rows.append(
-            {
-                "shock": shock,
-                "equity_usd": acct["equity_usd"],
-                "maint_margin_usd": acct["maint_margin_usd"],
-                "margin_ratio": acct["margin_ratio"],
-                "band": acct["band"],
-                "autoexchange": autoexchange(shocked)["triggered"],
-            }
-        )
+        fires = bool(_triggers(shocked, acct))
+        rows.append(StressStep(shock, acct.equity_usd, acct.maint_margin_usd, acct.margin_ratio, acct.band, fires))
     solver = Solver(pf, account(pf))
     candidates = [s for d in (-1, 1) if (s := solver.liquidation_shock({asset}, d)) is not None and low <= s <= high]
-    result = _head("stress", pf)
-    result.update(
-        {
-            "asset": asset,
-            "from": low,
-            "to": high,
-            "steps": rows,
-            "liquidation_shock": min(candidates, key=abs) if candidates else None,
-        }
+    worst = max(rows, key=lambda r: band_rank(r.band))
+    return StressResult(
+        *_head("stress", pf),
+        asset=asset,
+        from_=low,
+        to=high,
+        steps=tuple(rows),
+        liquidation_shock=min(candidates, key=abs) if candidates else None,
+        worst_band=worst.band,
+        assumptions=_notes(pf),
     )
-    worst = max(rows, key=lambda r: band_rank(r["band"]))
-    result["worst_band"] = worst["band"]
-    return _tail(result, pf)
 
 
 @exact
-def compare(pf: Portfolio) -> dict:
+def compare(pf: Portfolio) -> tuple[Layout, ...]:
     """The account laid out three ways: every position isolated, single-asset cross, multi-asset."""
-    from mamcli.liquidation import Solver
-
-    cross = converted(pf, MULTI).replace(mode=SINGLE)
+    multi = converted(pf, MULTI)
+    cross = multi._replace(mode=SINGLE)
     assets = dict(cross.assets)
     iso_positions = []
     for pos in pf.positions:
         wallet = pos.isolated_wallet if pos.isolated else pos.initial_margin
         if not pos.isolated:
             a = assets[pos.margin_asset]
-            assets[pos.margin_asset] = a.replace(balance=a.balance - wallet)
-        iso_positions.append(pos.replace(margin_type="isolated", isolated_wallet=wallet))
-    iso = pf.replace(mode=SINGLE, assets=assets, positions=tuple(iso_positions))
+            assets[pos.margin_asset] = a._replace(balance=a.balance - wallet)
+        iso_positions.append(pos._replace(margin_type="isolated", isolated_wallet=wallet))
+    iso = pf._replace(mode=SINGLE, assets=assets, positions=tuple(iso_positions))
     layouts = []
-    for name, view in (("isolated", iso), ("single-asset cross", cross), ("multi-asset", converted(pf, MULTI))):
+    for name, view in (("isolated", iso), ("single-asset cross", cross), ("multi-asset", multi)):
         acct = account(view)
         solver = Solver(view, acct)
-        layouts.append(
-            {
-                "layout": name,
-                "equity_usd": acct["equity_usd"],
-                "maint_margin_usd": acct["maint_margin_usd"],
-                "margin_ratio": acct["margin_ratio"],
-                "band": acct["band"],
-                "liquidation_prices": [
-                    {"symbol": p.symbol, "side": p.side_name, "liquidation_price": solver.liquidation_price(i)}
-                    for i, p in enumerate(view.positions)
-                ],
-            }
+        prices = tuple(
+            LayoutPrice(p.symbol, p.side_name, solver.liquidation_price(i)) for i, p in enumerate(view.positions)
         )
-    return layouts
+        layouts.append(Layout(name, acct.equity_usd, acct.maint_margin_usd, acct.margin_ratio, acct.band, prices))
+    return tuple(layouts)
 
 
 # ---------------------------------------------------------------------------------------------- ltv
 
 
 @exact
-def ltv(pf: Portfolio) -> dict:
+def ltv(pf: Portfolio) -> LtvResult:
     negative = sum((-a.balance * a.ask_rate for a in pf.assets.values() if a.balance < 0), ZERO)
     positive = sum((a.balance * a.bid_rate for a in pf.assets.values() if a.balance > 0), ZERO)
+    value: Decimal | None
     if negative == 0:
         value = ZERO
     elif positive == 0:
@@ -444,29 +301,27 @@ def ltv(pf: Portfolio) -> dict:
         value = negative / positive
     applies = pf.multi and not pf.positions and pf.open_orders == 0
     reached = value is None or value >= pf.rules.ltv_trigger
-    result = _head("ltv", pf)
-    result.update(
-        {
-            "ltv": value,
-            "negative_usd": negative,
-            "positive_usd": positive,
-            "trigger": pf.rules.ltv_trigger,
-            "applies": applies,
-            "triggered": bool(applies and negative > 0 and reached),
-        }
-    )
     note = None
     if not pf.multi:
         note = "single-asset mode: the LTV auto-exchange rule belongs to multi-asset mode and does not apply"
     elif not applies:
         note = "the LTV rule applies only with no open positions and no open orders"
-    return _tail(result, pf, note)
+    return LtvResult(
+        *_head("ltv", pf),
+        ltv=value,
+        negative_usd=negative,
+        positive_usd=positive,
+        trigger=pf.rules.ltv_trigger,
+        applies=applies,
+        triggered=bool(applies and negative > 0 and reached),
+        assumptions=_notes(pf, note),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- auto-exchange
 
 
-def _threshold_triggers(pf: Portfolio) -> list[dict]:
+def _threshold_triggers(pf: Portfolio) -> list[ThresholdTrigger]:
     out = []
     for name, a in pf.assets.items():
         if a.balance >= 0:
@@ -477,24 +332,35 @@ def _threshold_triggers(pf: Portfolio) -> list[dict]:
         threshold, unit = rule
         measure = a.balance * a.price if unit == "USD" else a.balance
         if measure <= threshold:
-            out.append({"kind": "threshold", "asset": name, "threshold": threshold, "unit": unit, "balance": a.balance})
+            out.append(ThresholdTrigger("threshold", name, threshold, unit, a.balance))
     return out
 
 
-def cover_plan(pf: Portfolio, deficit_assets: list[str]) -> dict:
+def _triggers(pf: Portfolio, acct: Account) -> list[Trigger]:
+    """The auto-exchange triggers that fire on the account (multi-asset mode only)."""
+    if not pf.multi:
+        return []
+    triggers: list[Trigger] = list(_threshold_triggers(pf))
+    negatives = any(a.balance < 0 for a in pf.assets.values())
+    if acct.band == "liquidation" and negatives and acct.maint_margin_usd > 0:
+        triggers.append(LiquidationTrigger("liquidation", acct.margin_ratio))
+    lt = ltv(pf)
+    if lt.triggered:
+        triggers.append(LtvTrigger("ltv", lt.ltv, lt.trigger))
+    return triggers
+
+
+def cover_plan(pf: Portfolio, deficit_assets: list[str]) -> CoverPlan:
     """Cover each deficit in full by selling the positive balances, shares in proportion to USD at index.
 
     Each source's share of the USD cost is proportional to its USD value at index; it sells share / its
     auto-exchange bid rate units.  A source that runs out sells everything and passes the rest of its share
     to the sources left, in the same proportions.  What nobody can cover is the shortfall.
     """
-    deficits = [
-        {"asset": n, "quantity": -pf.assets[n].balance, "value_usd": -pf.assets[n].balance * pf.assets[n].ae_ask_rate}
-        for n in deficit_assets
-    ]
-    need = sum((d["value_usd"] for d in deficits), ZERO)
+    owed = {n: -pf.assets[n].balance for n in deficit_assets}
+    need = sum((q * pf.assets[n].ae_ask_rate for n, q in owed.items()), ZERO)
     total_need = need
-    sources = {n: a for n, a in pf.assets.items() if a.balance > 0 and n not in deficit_assets}
+    sources = {n: a for n, a in pf.assets.items() if a.balance > 0 and n not in owed}
     sold = dict.fromkeys(sources, ZERO)
     proceeds = dict.fromkeys(sources, ZERO)
     active = dict(sources)
@@ -515,43 +381,31 @@ def cover_plan(pf: Portfolio, deficit_assets: list[str]) -> dict:
             need -= a.balance * a.ae_bid_rate
     shortfall = max(need, ZERO)
     covered = ONE if total_need == 0 else (total_need - shortfall) / total_need
-    sales = [
-        {
-            "asset": n,
-            "quantity": sold[n],
-            "value_usd": sold[n] * sources[n].price,
-            "proceeds_usd": proceeds[n],
-            "rate": sources[n].ae_bid_rate,
-        }
+    sales = tuple(
+        Sale(n, sold[n], sold[n] * sources[n].price, proceeds[n], sources[n].ae_bid_rate)
         for n in sources
         if sold[n] > 0
-    ]
+    )
+    deficits = tuple(
+        Deficit(n, q, q * pf.assets[n].ae_ask_rate, q * covered, pf.assets[n].ae_ask_rate) for n, q in owed.items()
+    )
     after = {n: a.balance for n, a in pf.assets.items()}
     for s in sales:
-        after[s["asset"]] -= s["quantity"]
+        after[s.asset] -= s.quantity
     for d in deficits:
-        d["covered_quantity"] = d["quantity"] * covered
-        d["rate"] = pf.assets[d["asset"]].ae_ask_rate
-        after[d["asset"]] += d["covered_quantity"]
-    cost = sum((s["value_usd"] for s in sales), ZERO) - sum(
-        (d["covered_quantity"] * pf.assets[d["asset"]].price for d in deficits), ZERO
+        after[d.asset] += d.covered_quantity
+    cost = sum((s.value_usd for s in sales), ZERO) - sum(
+        (d.covered_quantity * pf.assets[d.asset].price for d in deficits), ZERO
     )
-    return {"sales": sales, "deficits": deficits, "cost_usd": cost, "shortfall_usd": shortfall, "balances_after": after}
+    return CoverPlan(sales, deficits, cost, shortfall, after)
 
 
 @exact
-def autoexchange(pf: Portfolio, what_if: bool = False) -> dict:
+def autoexchange(pf: Portfolio, what_if: bool = False) -> AutoexchangeResult:
     negatives = [n for n, a in pf.assets.items() if a.balance < 0]
-    triggers: list[dict] = []
+    triggers = _triggers(pf, account(pf))
     notes = []
     if pf.multi:
-        triggers += _threshold_triggers(pf)
-        acct = account(pf)
-        if acct["band"] == "liquidation" and negatives and acct["maint_margin_usd"] > 0:
-            triggers.append({"kind": "liquidation", "margin_ratio": acct["margin_ratio"]})
-        lt = ltv(pf)
-        if lt["triggered"]:
-            triggers.append({"kind": "ltv", "ltv": lt["ltv"], "trigger": lt["trigger"]})
         for n in negatives:
             if pf.tier.threshold_for(n) is None:
                 notes.append(
@@ -560,20 +414,29 @@ def autoexchange(pf: Portfolio, what_if: bool = False) -> dict:
                 )
     else:
         notes.append("single-asset mode: auto-exchange is a multi-asset mode mechanism and never fires here")
-    kinds = {t["kind"] for t in triggers}
+    kinds = {t.kind for t in triggers}
     if kinds & {"liquidation", "ltv"}:
         cover = negatives
     elif kinds:
-        cover = [t["asset"] for t in triggers]
+        cover = [t.asset for t in triggers if isinstance(t, ThresholdTrigger)]
     elif what_if:
         cover = negatives
         notes.append("what-if: nothing triggers now; the plan covers every negative balance as it stands")
     else:
         cover = []
-    result = _head("autoexchange", pf)
-    result.update({"triggered": bool(triggers), "what_if": what_if, "triggers": triggers})
-    result.update(cover_plan(pf, cover))
-    return _tail(result, pf, *notes)
+    plan = cover_plan(pf, cover)
+    return AutoexchangeResult(
+        *_head("autoexchange", pf),
+        triggered=bool(triggers),
+        what_if=what_if,
+        triggers=tuple(triggers),
+        sales=plan.sales,
+        deficits=plan.deficits,
+        cost_usd=plan.cost_usd,
+        shortfall_usd=plan.shortfall_usd,
+        balances_after=plan.balances_after,
+        assumptions=_notes(pf, *notes),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- switching
@@ -589,97 +452,70 @@ def converted(pf: Portfolio, mode: str) -> Portfolio:
     for pos in pf.positions:
         if mode == MULTI and pos.isolated:
             a = assets[pos.margin_asset]
-            assets[pos.margin_asset] = a.replace(balance=a.balance + pos.isolated_wallet)
-            pos = pos.replace(margin_type="cross", isolated_wallet=ZERO)
+            assets[pos.margin_asset] = a._replace(balance=a.balance + pos.isolated_wallet)
+            pos = pos._replace(margin_type="cross", isolated_wallet=ZERO)
         positions.append(pos)
-    return pf.replace(mode=mode, assets=assets, positions=tuple(positions))
+    return pf._replace(mode=mode, assets=assets, positions=tuple(positions))
 
 
-def _summary(pf: Portfolio) -> dict:
+def _summary(pf: Portfolio) -> Summary:
     acct = account(pf)
-    return {
-        "mode": pf.mode,
-        "equity_usd": acct["equity_usd"],
-        "maint_margin_usd": acct["maint_margin_usd"],
-        "margin_ratio": acct["margin_ratio"],
-        "band": acct["band"],
-    }
+    return Summary(pf.mode, acct.equity_usd, acct.maint_margin_usd, acct.margin_ratio, acct.band)
+
+
+def _switch_blockers(pf: Portfolio, to: str) -> list[Blocker]:
+    blockers = []
+    if to == MULTI:
+        for pos in pf.positions:
+            if pos.isolated:
+                message = f"{pos.symbol} {pos.side_name} is isolated: make it cross or close it first"
+                blockers.append(Blocker("isolated_position", -4167, pos.symbol, None, message))
+    if pf.open_orders:
+        message = f"{pf.open_orders} open order(s): cancel them first"
+        blockers.append(Blocker("open_orders", -4170, None, None, message))
+    for name, a in pf.assets.items():
+        if a.balance < 0:
+            message = f"{name} wallet balance is {a.balance}: bring it to 0 or above first"
+            blockers.append(Blocker("negative_balance", -4172, None, name, message))
+    if to == MULTI:
+        admitted = ", ".join(sorted(pf.rules.contracts))
+        for pos in pf.positions:
+            if pos.contract not in pf.rules.contracts:
+                message = (
+                    f"{pos.symbol} is a {pos.contract} contract; rules {pf.rules.name} admit {admitted} "
+                    "only in multi-asset mode"
+                )
+                blockers.append(Blocker("contract_not_admitted", None, pos.symbol, None, message))
+    else:
+        for pool in pools(converted(pf, SINGLE)):
+            if pool.margin_type == "cross" and pool.equity < pool.initial_margin:
+                message = (
+                    f"{pool.asset} alone holds {pool.equity} against initial margin {pool.initial_margin} "
+                    "of its positions"
+                )
+                blockers.append(Blocker("insufficient_margin", -4169, None, pool.asset, message))
+    return blockers
 
 
 @exact
-def switch_check(pf: Portfolio, to: str | None = None) -> dict:
-    to = to or (SINGLE if pf.multi else MULTI)
-    blockers = []
+def switch_check(pf: Portfolio, to: str | None = None) -> SwitchResult:
+    target = to or (SINGLE if pf.multi else MULTI)
     notes = []
-    if to == pf.mode:
-        notes.append(f"the account is already in {to} mode: nothing to do (Binance answers -4171)")
+    if target == pf.mode:
+        blockers = []
+        notes.append(f"the account is already in {target} mode: nothing to do (Binance answers -4171)")
     else:
-        if to == MULTI:
-            for pos in pf.positions:
-                if pos.isolated:
-                    blockers.append(
-                        {
-                            "reason": "isolated_position",
-                            "binance_code": -4167,
-                            "symbol": pos.symbol,
-                            "message": f"{pos.symbol} {pos.side_name} is isolated: make it cross or close it first",
-                        }
-                    )
-        if pf.open_orders:
-            blockers.append(
-                {
-                    "reason": "open_orders",
-                    "binance_code": -4170,
-                    "message": f"{pf.open_orders} open order(s): cancel them first",
-                }
-            )
-        for name, a in pf.assets.items():
-            if a.balance < 0:
-                blockers.append(
-                    {
-                        "reason": "negative_balance",
-                        "binance_code": -4172,
-                        "asset": name,
-                        "message": f"{name} wallet balance is {a.balance}: bring it to 0 or above first",
-                    }
-                )
-        if to == MULTI:
-            for pos in pf.positions:
-                if pos.contract not in pf.rules.contracts:
-                    blockers.append(
-                        {
-                            "reason": "contract_not_admitted",
-                            "binance_code": None,
-                            "symbol": pos.symbol,
-                            "message": f"{pos.symbol} is a {pos.contract} contract; rules "
-                            f"{pf.rules.name} admit {', '.join(sorted(pf.rules.contracts))} "
-                            "only in multi-asset mode",
-                        }
-                    )
-        else:
-            for pool in pools(converted(pf, SINGLE)):
-                if pool["margin_type"] == "cross" and pool["equity"] < pool["initial_margin"]:
-                    blockers.append(
-                        {
-                            "reason": "insufficient_margin",
-                            "binance_code": -4169,
-                            "asset": pool["asset"],
-                            "message": f"{pool['asset']} alone holds {pool['equity']} against "
-                            f"initial margin {pool['initial_margin']} of its positions",
-                        }
-                    )
-    result = _head("switch-check", pf)
-    result.update(
-        {
-            "from": pf.mode,
-            "to": to,
-            "allowed": not blockers,
-            "blockers": blockers,
-            "preview": {"from": _summary(pf), "to": _summary(converted(pf, to))},
-        }
-    )
-    if to == MULTI and any(p.isolated for p in pf.positions):
+        blockers = _switch_blockers(pf, target)
+    if target == MULTI and any(p.isolated for p in pf.positions):
         notes.append(
             "preview: isolated positions are shown as cross, their isolated wallets returned to the cross wallet"
         )
-    return _tail(result, pf, *notes)
+    return SwitchResult(
+        *_head("switch-check", pf),
+        from_=pf.mode,
+        to=target,
+        allowed=not blockers,
+        blockers=tuple(blockers),
+        preview=Preview(_summary(pf), _summary(converted(pf, target))),
+        assumptions=_notes(pf, *notes),
+    )

@@ -18,16 +18,30 @@ tolerance.  Work is O(terms log terms) per question.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from operator import itemgetter
+from typing import Protocol
 
-from mamcli.model import Portfolio, Position
+from mamcli.model import Asset, Portfolio, Position, bracket_index
 from mamcli.numbers import ONE, ZERO
+from mamcli.valuation import Account, Pool, collateral_rate, margin_rate
 
-Poly = tuple  # (c0, c1, c2): c0 + c1·s + c2·s²
+Poly = tuple[Decimal, Decimal, Decimal]  # (c0, c1, c2): c0 + c1·s + c2·s²
 
 
-def _eval(p: Poly, s: Decimal) -> Decimal:
+class Term(Protocol):
+    """One summand of the buffer along s: its polynomial just past s = 0, its breakpoints, and what follows."""
+
+    @property
+    def first(self) -> Poly: ...
+
+    def breaks(self) -> Iterable[tuple[Decimal, int | None]]: ...
+
+    def after(self, key: int | None) -> Poly: ...
+
+
+def _eval(p: Poly | list[Decimal], s: Decimal) -> Decimal:
     return p[0] + s * (p[1] + s * p[2])
 
 
@@ -47,7 +61,7 @@ def _roots(p: Poly) -> list[Decimal]:
 
 def _first_root(p: Poly, lo: Decimal, hi: Decimal | None, direction: int) -> Decimal | None:
     """The first root reached moving from lo towards hi (None: unbounded) in the direction."""
-    best = None
+    best: Decimal | None = None
     for r in _roots(p):
         ahead = direction * (r - lo)
         if ahead < 0 or (hi is not None and direction * (hi - r) < 0):
@@ -59,7 +73,7 @@ def _first_root(p: Poly, lo: Decimal, hi: Decimal | None, direction: int) -> Dec
     return best
 
 
-def sweep(base: Decimal, terms: list, direction: int) -> Decimal | None:
+def sweep(base: Decimal, terms: list[Term], direction: int) -> Decimal | None:
     """First s in the direction where base + Σ terms reaches 0; 0 if it is there already; None if never.
 
     Each term has `first` (its polynomial just past s = 0 in the direction), `breaks()` (its breakpoints
@@ -67,8 +81,8 @@ def sweep(base: Decimal, terms: list, direction: int) -> Decimal | None:
     breakpoint are built only when the sweep gets there, which for most terms is never.
     """
     c0, c1, c2 = base, ZERO, ZERO
-    active = []
-    events = []
+    active: list[Poly] = []
+    events: list[tuple[Decimal, int, int | None]] = []
     for i, term in enumerate(terms):
         p = term.first
         c0 += p[0]
@@ -87,7 +101,7 @@ def sweep(base: Decimal, terms: list, direction: int) -> Decimal | None:
     j = 0
     while j < n:
         s = events[j][0]
-        root = _first_root(tuple(cur), lo, s, direction)
+        root = _first_root((cur[0], cur[1], cur[2]), lo, s, direction)
         if root is not None:
             return root
         while j < n and events[j][0] == s:
@@ -102,7 +116,7 @@ def sweep(base: Decimal, terms: list, direction: int) -> Decimal | None:
         if _eval(cur, s) <= 0:  # a jump at an inconsistent bracket floor
             return s
         lo = s
-    return _first_root(tuple(cur), lo, -ONE if direction < 0 else None, direction)
+    return _first_root((cur[0], cur[1], cur[2]), lo, -ONE if direction < 0 else None, direction)
 
 
 # ---------------------------------------------------------------------------------------------- terms
@@ -116,8 +130,11 @@ class _Fixed:
     def __init__(self, poly: Poly):
         self.first = poly
 
-    def breaks(self):
+    def breaks(self) -> Iterable[tuple[Decimal, int | None]]:
         return ()
+
+    def after(self, key: int | None) -> Poly:
+        return self.first
 
 
 class _Collateral:
@@ -125,20 +142,21 @@ class _Collateral:
 
     __slots__ = ("mb0", "k", "delta", "first", "_other")
 
-    def __init__(self, mb0: Decimal, k: Decimal, asset, delta: int, direction: int):
+    def __init__(self, mb0: Decimal, k: Decimal, asset: Asset, delta: int, direction: int):
         self.mb0, self.k, self.delta = mb0, k, delta
-        positive = (mb0 > 0) or (mb0 == 0 and k * direction >= 0)
-        self.first = self._poly(asset.bid_rate if positive else asset.ask_rate)
-        self._other = asset.ask_rate if positive else asset.bid_rate
+        # The margin balance just past s = 0 (at 0, the way it moves) picks the rate, as valuation does.
+        ahead = mb0 if mb0 != 0 else k * direction
+        self.first = self._poly(collateral_rate(ahead, asset))
+        self._other = collateral_rate(-ONE if ahead >= 0 else ONE, asset)
 
-    def breaks(self):
+    def breaks(self) -> Iterable[tuple[Decimal, int | None]]:
         """Where the margin balance crosses zero (the sweep keeps it only if it lies ahead)."""
         return ((-self.mb0 / self.k, None),) if self.k != 0 else ()
 
     def _poly(self, rate: Decimal) -> Poly:
         return (rate * self.mb0, rate * (self.k + self.mb0 * self.delta), rate * self.k * self.delta)
 
-    def after(self, key) -> Poly:
+    def after(self, key: int | None) -> Poly:
         return self._poly(self._other)
 
 
@@ -157,14 +175,10 @@ class _Maintenance:
             self.first = self._poly(*pos.maint_terms())
             return
         self.table = table = pos.brackets
-        i = 0
-        for j in range(1, len(table)):
-            if n0 >= table[j].floor:
-                i = j
-        self.start = i
+        self.start = i = bracket_index(table, n0)
         self.first = self._poly(table[i].mmr, table[i].cum)
 
-    def breaks(self):
+    def breaks(self) -> Iterator[tuple[Decimal, int | None]]:
         table, i, n0 = self.table, self.start, self.n0
         if not table:
             return
@@ -182,20 +196,19 @@ class _Maintenance:
         d = self.delta
         return (-r * a0, -r * (a1 + a0 * d), -r * a1 * d)
 
-    def after(self, j: int) -> Poly:
-        b = self.table[j]
+    def after(self, key: int | None) -> Poly:
+        assert key is not None
+        b = self.table[key]
         return self._poly(b.mmr, b.cum)
 
 
 class Solver:
     """Liquidation questions about one portfolio; indexes built once, each question O(its terms)."""
 
-    def __init__(self, pf: Portfolio, account: dict):
-        from mamcli.engine import cross_upnl
-
+    def __init__(self, pf: Portfolio, account: Account):
         self.pf = pf
-        self.buffer = account["equity_usd"] - account["maint_margin_usd"]
-        self.upnl = cross_upnl(pf)
+        self.buffer = account.equity_usd - account.maint_margin_usd
+        self.upnl = account.upnl
         self.by_margin: dict[str, list[int]] = {}
         self.by_symbol: dict[str, list[int]] = {}
         self.by_base: dict[str | None, list[int]] = {}
@@ -203,18 +216,10 @@ class Solver:
             self.by_margin.setdefault(pos.margin_asset, []).append(i)
             self.by_symbol.setdefault(pos.symbol, []).append(i)
             self.by_base.setdefault(pos.base_asset, []).append(i)
-        self._moves: dict[tuple, Decimal | None] = {}
-        self.pools = account["pools"] or []  # single-asset pools, as account() built them
-        self.pool_of: dict[int, int] = {}
-        iso = 0
-        isolated_pools = [k for k, p in enumerate(self.pools) if p["margin_type"] == "isolated"]
-        cross_pools = {p["asset"]: k for k, p in enumerate(self.pools) if p["margin_type"] == "cross"}
-        for i, pos in enumerate(pf.positions):
-            if pos.isolated:
-                self.pool_of[i] = isolated_pools[iso]
-                iso += 1
-            elif not pf.multi:
-                self.pool_of[i] = cross_pools[pos.margin_asset]
+        self._moves: dict[tuple[str, int, int | None], Decimal | None] = {}
+        # Single-asset pools, as valuation built them; each names the positions it carries.
+        self.pools: tuple[Pool, ...] = account.pools or ()
+        self.pool_of: dict[int, int] = {i: k for k, pool in enumerate(self.pools) for i in pool.positions}
 
     # -- multi-asset: the whole account's USD buffer
     def _multi(self, moving: list[int], assets: set[str], direction: int) -> Decimal | None:
@@ -224,7 +229,7 @@ class Solver:
             pos = pf.positions[i]
             k[pos.margin_asset] = k.get(pos.margin_asset, ZERO) + pos.side * pos.quantity * pos.mark_price
         moving_set = set(moving)
-        terms = []
+        terms: list[Term] = []
         for name in set(k) | (assets & set(pf.assets)):
             a = pf.assets[name]
             terms.append(
@@ -237,7 +242,7 @@ class Solver:
                 _Maintenance(
                     pos,
                     1 if i in moving_set else 0,
-                    pf.assets[pos.margin_asset].ask_rate,
+                    margin_rate(pf, pos.margin_asset),
                     1 if pos.margin_asset in assets else 0,
                     direction,
                 )
@@ -248,17 +253,11 @@ class Solver:
     # -- single-asset: one pool's buffer in its own asset units
     def _pool(self, k_pool: int, moving: list[int], direction: int) -> Decimal | None:
         pool = self.pools[k_pool]
-        members = [i for i in moving if self.pool_of.get(i) == k_pool]
-        slope = sum(
-            (
-                self.pf.positions[i].side * self.pf.positions[i].quantity * self.pf.positions[i].mark_price
-                for i in members
-            ),
-            ZERO,
-        )
-        terms = [_Fixed((ZERO, slope, ZERO))]
-        terms += [_Maintenance(self.pf.positions[i], 1, ONE, 0, direction) for i in members]
-        base = pool["equity"] - pool["maint_margin"] - sum((t.first[0] for t in terms), ZERO)
+        members = [self.pf.positions[i] for i in moving if self.pool_of.get(i) == k_pool]
+        slope = sum((pos.side * pos.quantity * pos.mark_price for pos in members), ZERO)
+        terms: list[Term] = [_Fixed((ZERO, slope, ZERO))]
+        terms += [_Maintenance(pos, 1, ONE, 0, direction) for pos in members]
+        base = pool.buffer - sum((t.first[0] for t in terms), ZERO)
         return sweep(base, terms, direction)
 
     def _account(self, moving: list[int], assets: set[str], direction: int) -> Decimal | None:

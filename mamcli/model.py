@@ -6,8 +6,9 @@ definitions (SPEC §1), not policy.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Generic, NamedTuple, TypeVar
 
 from mamcli.numbers import ONE
 
@@ -25,83 +26,48 @@ class InputError(Exception):
         self.problems = problems
 
 
-class Record:
-    """An immutable record with named fields (listed in __slots__).
-
-    Frozen dataclasses generate code when the module is imported (~9 ms for these six classes); a cron job
-    pays that every minute, so the records here are plain slotted classes instead.
-    """
-
-    __slots__ = ()
-    _defaults: ClassVar[dict[str, Any]] = {}
-
-    def __init__(self, *args, **kwargs):
-        values = dict(self._defaults)
-        values.update(zip(self.__slots__, args, strict=False))
-        values.update(kwargs)
-        if set(values) != set(self.__slots__):
-            raise TypeError(
-                f"{type(self).__name__}: fields {sorted(set(self.__slots__) ^ set(values))} missing or unknown"
-            )
-        for name in self.__slots__:
-            object.__setattr__(self, name, values[name])
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"{type(self).__name__} is immutable; use replace()")
-
-    def __eq__(self, other):
-        return type(self) is type(other) and all(getattr(self, n) == getattr(other, n) for n in self.__slots__)
-
-    __hash__ = None
-
-    def __repr__(self):
-        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self.__slots__)
-        return f"{type(self).__name__}({fields})"
-
-    def replace(self, **changes):
-        values = {n: getattr(self, n) for n in self.__slots__}
-        values.update(changes)
-        return type(self)(**values)
+T = TypeVar("T")
 
 
-class Rows:
+class Rows(Generic[T]):
     """A read-only sequence whose items are built when asked for (the per-position rows of a result).
 
-    A 10,000-position account would otherwise hold 10,000 dicts of 18 exact figures at once; written
+    A 10,000-position account would otherwise hold 10,000 rows of 18 exact figures at once; written
     one by one, each row lives only while it is being written.
     """
 
     __slots__ = ("_make", "_n")
 
-    def __init__(self, make, n: int):
+    def __init__(self, make: Callable[[int], T], n: int):
         self._make = make
         self._n = n
 
     def __len__(self) -> int:
         return self._n
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self._make(j) for j in range(*i.indices(self._n))]
+    def __getitem__(self, i: int) -> T:
         if i < 0:
             i += self._n
         if not 0 <= i < self._n:
             raise IndexError(i)
         return self._make(i)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[T]:
         return (self._make(i) for i in range(self._n))
 
 
-class Asset(Record):
-    __slots__ = ('name', 'balance', 'price', 'haircut', 'ask_buffer', 'ae_haircut', 'ae_ask_buffer')
-    # name: str
-    # balance: Decimal             # cross wallet balance, asset units, may be negative
-    # price: Decimal               # USD index price
-    # haircut: Decimal             # bidBuffer
-    # ask_buffer: Decimal          # askBuffer
-    # ae_haircut: Decimal          # autoExchangeBidBuffer
-    # ae_ask_buffer: Decimal       # autoExchangeAskBuffer
+# The records below are typed NamedTuples: immutable, checked by mypy, and nearly free at import (a frozen
+# dataclass costs ~0.5 ms each to build when the module loads; a cron job pays that every minute).
+
+
+class Asset(NamedTuple):
+    name: str
+    balance: Decimal  # cross wallet balance, asset units, may be negative
+    price: Decimal  # USD index price
+    haircut: Decimal  # bidBuffer
+    ask_buffer: Decimal  # askBuffer
+    ae_haircut: Decimal  # autoExchangeBidBuffer
+    ae_ask_buffer: Decimal  # autoExchangeAskBuffer
 
     @property
     def bid_rate(self) -> Decimal:
@@ -120,61 +86,48 @@ class Asset(Record):
         return self.price * (ONE + self.ae_ask_buffer)
 
 
-class Bracket(Record):
-    __slots__ = ('floor', 'cap', 'mmr', 'cum')
-    # floor: Decimal
-    # cap: Decimal | None          # None: unbounded
-    # mmr: Decimal
-    # cum: Decimal
+class Bracket(NamedTuple):
+    floor: Decimal
+    cap: Decimal | None  # None: unbounded
+    mmr: Decimal
+    cum: Decimal
 
 
-def select_bracket(brackets: tuple[Bracket, ...], notional: Decimal) -> Bracket:
-    """The bracket whose [floor, cap) holds the notional; a notional on a floor belongs to the upper one.
+def bracket_index(brackets: tuple[Bracket, ...], notional: Decimal) -> int:
+    """The index of the bracket whose [floor, cap) holds the notional (SPEC §1).
 
-    Past the last cap the last bracket is extended (the loader refuses such a position as input; what-if
-    prices can still carry a notional there).
+    A notional exactly on a floor belongs to the upper bracket.  Past the last cap the last bracket is
+    extended (the loader refuses such a position as input; what-if prices can still carry a notional there).
+    This is the one place that chooses a bracket: positions and the liquidation solver both ask it.
     """
-    chosen = brackets[0]
-    for b in brackets:
-        if notional >= b.floor:
-            chosen = b
+    chosen = 0
+    for i in range(1, len(brackets)):
+        if notional >= brackets[i].floor:
+            chosen = i
         else:
             break
     return chosen
 
 
-class Position(Record):
-    __slots__ = (
-        'symbol',
-        'side',
-        'quantity',
-        'entry_price',
-        'mark_price',
-        'margin_asset',
-        'base_asset',
-        'leverage',
-        'margin_type',
-        'isolated_wallet',
-        'contract',
-        'maint_margin_rate',
-        'maint_amount',
-        'brackets',
-    )
-    _defaults: ClassVar[dict[str, Any]] = {'brackets': ()}
-    # symbol: str
-    # side: int                    # +1 long, -1 short
-    # quantity: Decimal            # > 0
-    # entry_price: Decimal
-    # mark_price: Decimal
-    # margin_asset: str
-    # base_asset: str | None       # BTC for BTCUSDT; None when the symbol does not tell
-    # leverage: Decimal
-    # margin_type: str             # cross | isolated
-    # isolated_wallet: Decimal
-    # contract: str                # perpetual | delivery
-    # maint_margin_rate: Decimal | None
-    # maint_amount: Decimal
-    # brackets: tuple[Bracket, ...]
+def select_bracket(brackets: tuple[Bracket, ...], notional: Decimal) -> Bracket:
+    return brackets[bracket_index(brackets, notional)]
+
+
+class Position(NamedTuple):
+    symbol: str
+    side: int  # +1 long, -1 short
+    quantity: Decimal  # > 0
+    entry_price: Decimal
+    mark_price: Decimal
+    margin_asset: str
+    base_asset: str | None  # BTC for BTCUSDT; None when the symbol does not tell
+    leverage: Decimal
+    margin_type: str  # cross | isolated
+    isolated_wallet: Decimal
+    contract: str  # perpetual | delivery
+    maint_margin_rate: Decimal | None
+    maint_amount: Decimal
+    brackets: tuple[Bracket, ...] = ()
 
     @property
     def side_name(self) -> str:
@@ -209,12 +162,10 @@ class Position(Record):
         return self.notional * rate - amount
 
 
-class Tier(Record):
-    __slots__ = ('name', 'threshold_usd', 'thresholds')
-    _defaults: ClassVar[dict[str, Any]] = {'thresholds': {}}
-    # name: str
-    # threshold_usd: Decimal | None                                  # e.g. -10000 (USD at index)
-    # thresholds: dict[str, Decimal]   # asset units, e.g. BTC -0.1
+class Tier(NamedTuple):
+    name: str
+    threshold_usd: Decimal | None  # e.g. -10000 (USD at index)
+    thresholds: dict[str, Decimal]  # asset units, e.g. BTC -0.1
 
     def threshold_for(self, asset: str) -> tuple[Decimal, str] | None:
         """(threshold, unit) that applies to the asset: asset units first, else USD; None if none."""
@@ -225,32 +176,29 @@ class Tier(Record):
         return None
 
 
-class Rules(Record):
-    __slots__ = ('name', 'description', 'tiers', 'ltv_trigger', 'yellow', 'red', 'contracts', 'assets')
-    # name: str
-    # description: str
-    # tiers: tuple[Tier, ...]
-    # ltv_trigger: Decimal
-    # yellow: Decimal              # band yellow from this ratio (inclusive)
-    # red: Decimal                 # band red above this ratio (exclusive)
-    # contracts: frozenset[str]
-    # assets: dict[str, dict[str, Decimal]]   # asset -> {haircut, ask_buffer, autoexchange_haircut, ...}
+class Rules(NamedTuple):
+    name: str
+    description: str
+    tiers: tuple[Tier, ...]
+    ltv_trigger: Decimal
+    yellow: Decimal  # band yellow from this ratio (inclusive)
+    red: Decimal  # band red above this ratio (exclusive)
+    contracts: frozenset[str]
+    assets: dict[str, dict[str, Decimal]]  # asset -> {haircut, ask_buffer, autoexchange_haircut, ...}
 
     def tier(self, name: str) -> Tier | None:
         return next((t for t in self.tiers if t.name == name), None)
 
 
-class Portfolio(Record):
-    __slots__ = ('source', 'mode', 'tier', 'open_orders', 'rules', 'assets', 'positions', 'assumptions')
-    _defaults: ClassVar[dict[str, Any]] = {'assumptions': ()}
-    # source: str                  # file name as the user gave it ("<stdin>" for -)
-    # mode: str
-    # tier: Tier
-    # open_orders: int
-    # rules: Rules
-    # assets: dict[str, Asset]
-    # positions: tuple[Position, ...]
-    # assumptions: tuple[str, ...]
+class Portfolio(NamedTuple):
+    source: str  # file name as the user gave it ("<stdin>" for -)
+    mode: str
+    tier: Tier
+    open_orders: int
+    rules: Rules
+    assets: dict[str, Asset]
+    positions: tuple[Position, ...]
+    assumptions: tuple[str, ...] = ()
 
     @property
     def multi(self) -> bool:

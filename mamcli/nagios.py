@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from mamcli.model import InputError
 from mamcli.numbers import D, NumberError, fixed
+from mamcli.valuation import Account
 
 OK, WARNING, CRITICAL, UNKNOWN = 0, 1, 2, 3
 STATUS = {OK: "OK", WARNING: "WARNING", CRITICAL: "CRITICAL", UNKNOWN: "UNKNOWN"}
@@ -41,16 +42,16 @@ class Range:
         return not outside if self.inside else outside
 
 
-def status_line(risk: dict, warning: Range, critical: Range) -> tuple[int, str]:
-    ratio = risk["margin_ratio"]
+def status_line(risk: Account, warning: Range, critical: Range) -> tuple[int, str]:
+    ratio = risk.margin_ratio
     percent = None if ratio is None else ratio * 100
     code = CRITICAL if critical.alerts(percent) else WARNING if warning.alerts(percent) else OK
     shown = "unbounded" if percent is None else fixed(percent, 2, grouping=False) + "%"
-    equity = fixed(risk["equity_usd"], 2, grouping=False)
-    maint = fixed(risk["maint_margin_usd"], 2, grouping=False)
+    equity = fixed(risk.equity_usd, 2, grouping=False)
+    maint = fixed(risk.maint_margin_usd, 2, grouping=False)
     perf_ratio = "U" if percent is None else shown
     text = (
-        f"MAMCLI {STATUS[code]} - margin ratio {shown} ({risk['band']}), equity {equity} USD"
+        f"MAMCLI {STATUS[code]} - margin ratio {shown} ({risk.band}), equity {equity} USD"
         f" | margin_ratio={perf_ratio};{warning.text};{critical.text};0;100"
         f" equity_usd={equity} maint_margin_usd={maint}"
     )

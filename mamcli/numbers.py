@@ -6,7 +6,10 @@ fraction can never sneak into a balance.  Rounding is always explicit: `q8()` fo
 (half-up, 8 places) and `fixed()` for display.
 """
 
-from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Context, Decimal, DivisionByZero, InvalidOperation, Overflow, localcontext
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 # Inputs beyond these bounds are refused: no real balance, price or quantity comes near them, and the
 # bounds keep every product and quotient of the engine exact within ENGINE_CONTEXT.
@@ -25,6 +28,21 @@ ENGINE_CONTEXT = Context(
 OUTPUT_CONTEXT = Context(
     prec=2000, rounding=ROUND_HALF_UP, Emax=999999, Emin=-999999, traps=[InvalidOperation, DivisionByZero, Overflow]
 )
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def exact(fn: Callable[P, R]) -> Callable[P, R]:
+    """Run `fn` inside ENGINE_CONTEXT, whatever the caller's decimal context."""
+
+    @wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with localcontext(ENGINE_CONTEXT):
+            return fn(*args, **kwargs)
+
+    return run
+
 
 ZERO = Decimal(0)
 ONE = Decimal(1)

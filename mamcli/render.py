@@ -7,15 +7,44 @@ reformats a Decimal.  json and tabulate are imported only on their own path (sta
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
+from typing import IO, Any
 
 from mamcli.model import Rows
 from mamcli.numbers import fixed, json_number, plain
+from mamcli.results import OMITTED_WHEN_NONE
+
+# ---------------------------------------------------------------------------------------------- records
+
+
+def _is_record(v: object) -> bool:
+    return isinstance(v, tuple) and hasattr(v, "_fields")
+
+
+def _items(record: Any) -> Iterator[tuple[str, Any]]:
+    """A result record's (JSON key, value) pairs: `from_` is written `from`; optional fields left out when None."""
+    for name, value in zip(record._fields, record, strict=True):
+        if value is None and name in OMITTED_WHEN_NONE:
+            continue
+        yield (name[:-1] if name.endswith("_") else name), value
+
+
+def as_plain(v: Any) -> Any:
+    """A result as plain dicts and lists (the table views read it by key)."""
+    if _is_record(v):
+        return {k: as_plain(x) for k, x in _items(v)}
+    if isinstance(v, dict):
+        return {k: as_plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, Rows)):
+        return [as_plain(x) for x in v]
+    return v
+
 
 # ---------------------------------------------------------------------------------------------- JSON
 
 
-def write_json(value, out) -> None:
+def write_json(value: Any, out: IO[str]) -> None:
     """Write the JSON text of a result (indent 2) to `out`, flushing as it goes so a large result is
     streamed rather than built whole in memory."""
     from json.encoder import encode_basestring  # the C string encoder; only on the JSON path
@@ -23,7 +52,7 @@ def write_json(value, out) -> None:
     parts: list[str] = []
     keys: dict[str, str] = {}
 
-    def enc(v, indent: str) -> None:
+    def enc(v: Any, indent: str) -> None:
         if isinstance(v, Decimal):
             parts.append(json_number(v))
         elif v is None:
@@ -36,13 +65,13 @@ def write_json(value, out) -> None:
             parts.append(str(v))
         elif isinstance(v, str):
             parts.append(encode_basestring(v))
-        elif isinstance(v, dict):
-            if not v:
-                parts.append("{}")
-                return
+        elif isinstance(v, dict) or _is_record(v):
+            pairs = v.items() if isinstance(v, dict) else _items(v)
             inner = indent + "  "
             sep = "{\n" + inner
-            for k, x in v.items():
+            empty = True
+            for k, x in pairs:
+                empty = False
                 text = keys.get(k)
                 if text is None:
                     text = keys[k] = encode_basestring(str(k)) + ": "
@@ -50,7 +79,7 @@ def write_json(value, out) -> None:
                 parts.append(text)
                 enc(x, inner)
                 sep = ",\n" + inner
-            parts.append("\n" + indent + "}")
+            parts.append("{}" if empty else "\n" + indent + "}")
         elif isinstance(v, (list, tuple, Rows)):
             if not v:
                 parts.append("[]")
@@ -397,7 +426,7 @@ _VIEWS = {
 }
 
 
-def write(result: dict, as_json: bool, out, colour: bool = False, source: str | None = None) -> None:
+def write(result: Any, as_json: bool, out: IO[str], colour: bool = False, source: str | None = None) -> None:
     """Write the rendering of a result and a final newline to the text stream `out`."""
     if as_json:
         write_json(result, out)
@@ -405,10 +434,11 @@ def write(result: dict, as_json: bool, out, colour: bool = False, source: str | 
         out.write(render(result, False, colour, source) + "\n")
 
 
-def render(result: dict, as_json: bool, colour: bool = False, source: str | None = None) -> str:
+def render(result: Any, as_json: bool, colour: bool = False, source: str | None = None) -> str:
     """The text of a result: one JSON object, or a header, the command's tables and the assumptions."""
     if as_json:
         return to_json(result)
+    result = as_plain(result)
     body = _VIEWS[result["command"]](result, colour)
     if "assumptions" not in result:
         return "\n".join(body)

@@ -49,7 +49,7 @@ def test_import_v2_reproduces_the_account_totals(tmp_path):
     pf = load_portfolio(str(out))
     acct = engine.account(pf)
     # the payload's totals: 2,200 × 0.9999 + 0.05 × 57,000 = 5,049.78; (24 + 30) × 1.0001 = 54.0054
-    assert acct["equity_usd"] == D("5049.78") and acct["maint_margin_usd"] == D("54.0054")
+    assert acct.equity_usd == D("5049.78") and acct.maint_margin_usd == D("54.0054")
     assert pf.mode == "multi-asset"
     assert [p.symbol for p in pf.positions] == ["BTCUSDT", "ETHUSDT"]  # the flat XRPUSDT row is skipped
     assert [(p.side_name, p.quantity, p.leverage) for p in pf.positions] == [("long", D("0.1"), 10), ("short", 2, 10)]

@@ -82,7 +82,7 @@ def test_binance_published_example_single_asset_cross(load):
     btc, eth = by_hand_binance_example()
     assert (round(btc, 2), round(eth, 2)) == (D("26316.89"), D("1153.26"))  # Binance's own figures
     r = engine.risk(load(BINANCE_EXAMPLE.replace("{mode}", "single-asset").replace("{buffers}", "")))
-    assert [p["liquidation_price"] for p in r["positions"]] == [btc, eth]
+    assert [p.liquidation_price for p in r.positions] == [btc, eth]
 
 
 def test_same_account_multi_asset_with_zero_buffers_gives_the_same_prices(load):
@@ -90,7 +90,7 @@ def test_same_account_multi_asset_with_zero_buffers_gives_the_same_prices(load):
     r = engine.risk(
         load(BINANCE_EXAMPLE.replace("{mode}", "multi-asset").replace("{buffers}", "haircut = 0\nask_buffer = 0"))
     )
-    assert [r8(p["liquidation_price"]) for p in r["positions"]] == [r8(btc), r8(eth)]
+    assert [r8(p.liquidation_price) for p in r.positions] == [r8(btc), r8(eth)]
 
 
 BTC_ON_BTC = """
@@ -114,7 +114,7 @@ maint_margin_rate = 0.005
 
 def test_btc_long_backed_by_btc_collateral(load):
     pf = load(BTC_ON_BTC.format(usdt_ask=0))
-    lp = engine.risk(pf)["positions"][0]["liquidation_price"]
+    lp = engine.risk(pf).positions[0].liquidation_price
     # USDT: 1,000 + (m − 60,000) = m − 59,000; BTC 0.5 × m × 0.95 = 0.475m; maintenance 0.005m
     # m − 59,000 + 0.475m − 0.005m = 0 → m = 59,000 / 1.47
     assert lp == div(59000, "1.47")
@@ -130,7 +130,7 @@ def test_btc_long_backed_by_btc_collateral(load):
 
 
 def test_negative_margin_balance_switches_to_the_ask_rate_on_the_way_down(load):
-    lp = engine.risk(load(BTC_ON_BTC.format(usdt_ask="0.0001")))["positions"][0]["liquidation_price"]
+    lp = engine.risk(load(BTC_ON_BTC.format(usdt_ask="0.0001"))).positions[0].liquidation_price
     # below 59,000 the USDT margin balance is negative, valued at 1.0001:
     # 1.0001(m − 59,000) + 0.475m − 0.0050005m = 0 → m = 59,005.9 / 1.4700995
     assert r8(lp) == r8(div("59005.9", "1.4700995"))  # equal to 59 of 60 digits
@@ -155,7 +155,7 @@ def test_hedged_short_against_btc_collateral(load):
         mark_price = 60000
         maint_margin_rate = 0.005
     """)
-    lp = engine.risk(pf)["positions"][0]["liquidation_price"]
+    lp = engine.risk(pf).positions[0].liquidation_price
     # USDT 1,000 − 0.5(m − 60,000) = 31,000 − 0.5m; BTC 0.475m; maintenance 0.0025m
     # 31,000 − 0.5m + 0.475m − 0.0025m = 0 → m = 31,000 / 0.0275 = 1,127,272.73
     assert lp == div(31000, "0.0275")
@@ -178,7 +178,7 @@ def test_liquidation_price_in_another_bracket(load):
         BTCUSDT = [ { floor = 0, cap = 50000, mmr = 0.004, cum = 0 },
                     { floor = 50000, cap = 250000, mmr = 0.005, cum = 50 } ]
     """)
-    lp = engine.risk(pf)["positions"][0]["liquidation_price"]
+    lp = engine.risk(pf).positions[0].liquidation_price
     # now in bracket 2; with its terms (15,000 + 50 − 60,000)/(0.005 − 1) = 45,175.88: below its floor 50,000,
     # so bracket 1 applies: (15,000 + 0 − 60,000)/(0.004 − 1) = 45,000 / 0.996
     assert lp == div(45000, "0.996")
@@ -199,8 +199,8 @@ def test_no_positive_price_liquidates(load):
         maint_margin_rate = 0.004
     """)
     r = engine.risk(pf)
-    assert r["positions"][0]["liquidation_price"] is None
-    assert r["liquidation_shocks"] == {"BTC": {"down": None, "up": None}}
+    assert r.positions[0].liquidation_price is None
+    assert r.liquidation_shocks == {"BTC": (None, None)}
 
 
 def test_shock_turns_a_margin_balance_negative(load):
@@ -222,68 +222,68 @@ def test_shock_turns_a_margin_balance_negative(load):
     pf = engine.what_if(load(text), shocks=[("BTC", D("-0.1"))])
     assert pf.positions[0].mark_price == D(54000) and pf.assets["BTC"].price == D(54000)
     eq = engine.equity(pf)
-    usdt = eq["assets"][0]
+    usdt = eq.assets[0]
     # uPnL 0.1 × (54,000 − 60,000) = −600 → margin balance −500, at the ask rate 1.0001
-    assert usdt["margin_balance"] == D(-500) and usdt["collateral_usd"] == D("-500.05")
-    assert eq["equity_usd"] == D("-500.05") + D("0.01") * 54000 * D("0.95")  # BTC 513.0 → 12.95
-    assert any("BTC shocked -10%" in a for a in eq["assumptions"])
+    assert usdt.margin_balance == D(-500) and usdt.collateral_usd == D("-500.05")
+    assert eq.equity_usd == D("-500.05") + D("0.01") * 54000 * D("0.95")  # BTC 513.0 → 12.95
+    assert any("BTC shocked -10%" in a for a in eq.assumptions)
 
 
 def test_price_override_moves_no_marks(load):
     pf = engine.what_if(load_portfolio(sample("hedged.toml")), prices=[("BTC", D(50000))])
     assert pf.assets["BTC"].price == D(50000) and pf.positions[0].mark_price == D(60000)
     # BTC collateral 0.05 × 50,000 × 0.95 = 2,375 instead of 2,850
-    assert engine.equity(pf)["equity_usd"] == D("5049.78") - D(475)
+    assert engine.equity(pf).equity_usd == D("5049.78") - D(475)
 
 
 def test_liquidation_shock_agrees_with_risk_at_that_shock():
     pf = load_portfolio(sample("hedged.toml"))
-    s = engine.risk(pf)["liquidation_shocks"]["BTC"]["down"]
+    s = engine.risk(pf).liquidation_shocks["BTC"].down
     at = engine.account(engine.what_if(pf, shocks=[("BTC", s)]))
     # the root is exact to the engine's 60 digits: the buffer there is zero to ~1e-50, the ratio 100 %
-    assert abs(at["equity_usd"] - at["maint_margin_usd"]) < D("1e-40")
-    assert r8(at["margin_ratio"]) == 1
+    assert abs(at.equity_usd - at.maint_margin_usd) < D("1e-40")
+    assert r8(at.margin_ratio) == 1
     just_past = engine.account(engine.what_if(pf, shocks=[("BTC", s - D("1e-9"))]))
-    assert just_past["band"] == "liquidation"
+    assert just_past.band == "liquidation"
 
 
 def test_stress_steps_agree_with_risk_at_each_shock():
     pf = load_portfolio(sample("hedged.toml"))
     result = engine.stress(pf, "BTC", D("-0.6"), D("0.2"), 9)
-    assert [s["shock"] for s in result["steps"]] == [D("-0.6") + D("0.1") * k for k in range(9)]
-    for step in result["steps"]:
-        r = engine.risk(engine.what_if(pf, shocks=[("BTC", step["shock"])]))
-        assert (step["equity_usd"], step["maint_margin_usd"], step["margin_ratio"], step["band"]) == (
-            r["equity_usd"],
-            r["maint_margin_usd"],
-            r["margin_ratio"],
-            r["band"],
+    assert [s.shock for s in result.steps] == [D("-0.6") + D("0.1") * k for k in range(9)]
+    for step in result.steps:
+        r = engine.risk(engine.what_if(pf, shocks=[("BTC", step.shock)]))
+        assert (step.equity_usd, step.maint_margin_usd, step.margin_ratio, step.band) == (
+            r.equity_usd,
+            r.maint_margin_usd,
+            r.margin_ratio,
+            r.band,
         )
     # BTC −x: USDT 2,200 − 6,000x (valued 1.0001 once below 0), BTC 2,850(1 − x), ETH fixed:
     # the sweep's exact root equals the risk command's down shock
-    assert result["liquidation_shock"] == engine.risk(pf)["liquidation_shocks"]["BTC"]["down"]
-    assert result["worst_band"] == "liquidation"
+    assert result.liquidation_shock == engine.risk(pf).liquidation_shocks["BTC"].down
+    assert result.worst_band == "liquidation"
 
 
 def test_single_asset_pool_shocks(load):
     r = engine.risk(load_portfolio(sample("single-isolated.toml")))
     # USDT pool: 800 + 0.2·60,000·s − 0.004·12,000(1 + s) = 0 → s = −752 / 11,952
-    assert r["liquidation_shocks"]["BTC"]["down"] == div(-752, 11952)
+    assert r.liquidation_shocks["BTC"].down == div(-752, 11952)
     # ETH isolated: 250 − 9,000 s − 45(1 + s) = 0 → s = 205 / 9,045
-    assert r["liquidation_shocks"]["ETH"]["up"] == div(205, 9045)
+    assert r.liquidation_shocks["ETH"].up == div(205, 9045)
 
 
 def test_compare_layouts():
     layouts = engine.compare(load_portfolio(sample("single-isolated.toml")))
-    assert [x["layout"] for x in layouts] == ["isolated", "single-asset cross", "multi-asset"]
+    assert [x.layout for x in layouts] == ["isolated", "single-asset cross", "multi-asset"]
     iso, cross, multi = layouts
     # isolated: BTC gets its initial margin 600 → 600 − 400 = 200; ETH keeps 400 − 150 = 250
-    assert iso["equity_usd"] == D(450)
+    assert iso.equity_usd == D(450)
     # single-asset cross: the ETH wallet back in USDT: 1,600 − 550 = 1,050
-    assert cross["equity_usd"] == D(1050) and cross["margin_ratio"] == div(93, 1050)
-    assert multi["equity_usd"] == D("6749.895")
+    assert cross.equity_usd == D(1050) and cross.margin_ratio == div(93, 1050)
+    assert multi.equity_usd == D("6749.895")
     # BTC long in the cross pool: (1,600 − 45 − 150 + 0 − 0.2 × 62,000) / (0.2 × 0.004 − 0.2) = 55,195.78
-    assert cross["liquidation_prices"][0]["liquidation_price"] == div(-10995, "-0.1992")
+    assert cross.liquidation_prices[0].liquidation_price == div(-10995, "-0.1992")
 
 
 # ------------------------------------------------------------------------------------------ command line

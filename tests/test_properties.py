@@ -96,31 +96,31 @@ def test_equity_never_falls_when_a_positive_balance_or_its_price_rises(pf, k, ri
     name = names[k % len(names)]
     a = pf.assets[name]
     assume(a.balance > 0 and not any(p.margin_asset == name for p in pf.positions))
-    before = engine.equity(pf)["equity_usd"]
-    changed = a.replace(price=a.price + rise) if raise_price else a.replace(balance=a.balance + rise)
-    after = engine.equity(pf.replace(assets={**pf.assets, name: changed}))["equity_usd"]
+    before = engine.equity(pf).equity_usd
+    changed = a._replace(price=a.price + rise) if raise_price else a._replace(balance=a.balance + rise)
+    after = engine.equity(pf._replace(assets={**pf.assets, name: changed})).equity_usd
     assert after >= before
 
 
 @SETTINGS
 @given(accounts())
 def test_a_negative_balance_is_never_valued_better_than_at_its_ask_rate(pf):
-    for row in engine.equity(pf)["assets"]:
-        a = pf.assets[row["asset"]]
-        if row["margin_balance"] < 0:
-            assert row["collateral_usd"] <= row["margin_balance"] * a.ask_rate
-            assert row["collateral_usd"] <= row["margin_balance"] * a.bid_rate
+    for row in engine.equity(pf).assets:
+        a = pf.assets[row.asset]
+        if row.margin_balance < 0:
+            assert row.collateral_usd <= row.margin_balance * a.ask_rate
+            assert row.collateral_usd <= row.margin_balance * a.bid_rate
 
 
 @SETTINGS
 @given(accounts(min_positions=1), st.decimals(min_value=D("0.01"), max_value=D(1000), places=2))
 def test_scaling_balances_and_quantities_leaves_the_ratio_unchanged(pf, k):
-    scaled = pf.replace(
-        assets={n: a.replace(balance=a.balance * k) for n, a in pf.assets.items()},
-        positions=tuple(p.replace(quantity=p.quantity * k) for p in pf.positions),
+    scaled = pf._replace(
+        assets={n: a._replace(balance=a.balance * k) for n, a in pf.assets.items()},
+        positions=tuple(p._replace(quantity=p.quantity * k) for p in pf.positions),
     )
     one, other = engine.risk(pf), engine.risk(scaled)
-    assert one["margin_ratio"] == other["margin_ratio"] and one["band"] == other["band"]
+    assert one.margin_ratio == other.margin_ratio and one.band == other.band
 
 
 @SETTINGS
@@ -133,19 +133,20 @@ def test_autoexchange_proceeds_cover_the_deficit_and_leave_nothing_negative(bala
     assets = [asset(n, b, prices[i], ae=aes[i]) for i, (n, b) in enumerate(balances)]
     pf = portfolio(assets)
     r = engine.autoexchange(pf, what_if=True)
-    proceeds = sum((s["proceeds_usd"] for s in r["sales"]), D(0))
-    deficit = sum((d["value_usd"] for d in r["deficits"]), D(0))
-    assert abs(proceeds + r["shortfall_usd"] - deficit) < D("1e-40")
-    covered = {d["asset"] for d in r["deficits"]}
-    for name, after in r["balances_after"].items():
-        if name in covered and r["shortfall_usd"] == 0:
+    with localcontext(ENGINE_CONTEXT):  # the test's own sums at the engine's precision (60 digits)
+        proceeds = sum((s.proceeds_usd for s in r.sales), D(0))
+        deficit = sum((d.value_usd for d in r.deficits), D(0))
+        assert abs(proceeds + r.shortfall_usd - deficit) < D("1e-40")
+    covered = {d.asset for d in r.deficits}
+    for name, after in r.balances_after.items():
+        if name in covered and r.shortfall_usd == 0:
             assert abs(after) < D("1e-40"), name  # a covered deficit returns to zero
         elif pf.assets[name].balance >= 0:
             assert after >= D("-1e-40"), name  # a source is never sold below zero
         else:
             assert after == pf.assets[name].balance or name in covered
-    for s in r["sales"]:
-        assert s["quantity"] <= pf.assets[s["asset"]].balance + D("1e-40")
+    for s in r.sales:
+        assert s.quantity <= pf.assets[s.asset].balance + D("1e-40")
 
 
 @SETTINGS
@@ -159,8 +160,8 @@ def test_one_flat_stablecoin_single_and_multi_asset_agree(balance, rows):
     multi = engine.risk(portfolio([usdt], positions))
     single = engine.risk(portfolio([usdt], positions, mode="single-asset"))
     for key in ("equity_usd", "maint_margin_usd", "margin_ratio", "band"):
-        assert multi[key] == single[key], key
-    assert [p["liquidation_price"] for p in multi["positions"]] == [p["liquidation_price"] for p in single["positions"]]
+        assert getattr(multi, key) == getattr(single, key), key
+    assert [p.liquidation_price for p in multi.positions] == [p.liquidation_price for p in single.positions]
 
 
 @st.composite
@@ -196,12 +197,12 @@ def _moved(pf, index, price):
         pos = pf.positions[index]
         factor = price / pos.mark_price
         positions = tuple(
-            p.replace(mark_price=p.mark_price * factor) if p.symbol == pos.symbol else p for p in pf.positions
+            p._replace(mark_price=p.mark_price * factor) if p.symbol == pos.symbol else p for p in pf.positions
         )
         assets = dict(pf.assets)
         if pf.multi and pos.base_asset in assets:
-            assets[pos.base_asset] = assets[pos.base_asset].replace(price=assets[pos.base_asset].price * factor)
-        return pf.replace(assets=assets, positions=positions)
+            assets[pos.base_asset] = assets[pos.base_asset]._replace(price=assets[pos.base_asset].price * factor)
+        return pf._replace(assets=assets, positions=positions)
 
 
 @st.composite
@@ -239,17 +240,17 @@ def _buffer(pf, index):
 def _buffer_exact(pf, index):
     acct = engine.account(pf)
     if pf.multi:
-        return acct["equity_usd"] - acct["maint_margin_usd"]
-    pool = next(p for p in acct["pools"] if pf.positions[index].symbol in p["symbols"])
-    return pool["equity"] - pool["maint_margin"]
+        return acct.equity_usd - acct.maint_margin_usd
+    pool = next(p for p in acct.pools if index in p.positions)
+    return pool.equity - pool.maint_margin
 
 
 @SETTINGS
 @given(collateral_accounts())
 def test_liquidation_price_is_the_first_zero_of_the_engines_buffer(pf):
     r = engine.risk(pf)
-    for index, row in enumerate(r["positions"]):
-        lp = row["liquidation_price"]
+    for index, row in enumerate(r.positions):
+        lp = row.liquidation_price
         mark = pf.positions[index].mark_price
         if lp is None or _buffer(pf, index) <= 0:
             continue

@@ -1,0 +1,289 @@
+"""What the commands return: typed records whose fields are the JSON keys of SPEC §4, in output order.
+
+The engine builds these; render.py writes them (a NamedTuple becomes a JSON object, its fields the keys).
+A field whose name ends in `_` is written without it (`from_` → `from`); the fields named in
+`OMITTED_WHEN_NONE` are left out of the output when they are None (a risk result has `pools` only in
+single-asset mode).  Each command's result decides its own exit status (`return_code`), as black's
+`Report.return_code` does: the CLI only passes the user's threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import NamedTuple
+
+from mamcli.model import BANDS
+
+OMITTED_WHEN_NONE = frozenset({"symbol", "asset", "pools", "compare"})
+
+
+def _at_or_beyond(band: str, fail_on: str) -> int:
+    """Exit status 1 when `band` is at or beyond `fail_on` (`never` never alerts)."""
+    if fail_on not in BANDS:
+        return 0
+    return 1 if BANDS.index(band) >= BANDS.index(fail_on) else 0
+
+
+# ---------------------------------------------------------------------------------------------- equity
+
+
+class EquityRow(NamedTuple):
+    asset: str
+    wallet_balance: Decimal
+    unrealized_pnl: Decimal
+    margin_balance: Decimal
+    price: Decimal
+    rate: Decimal
+    value_usd: Decimal
+    collateral_usd: Decimal
+
+
+class EquityResult(NamedTuple):
+    command: str
+    mode: str
+    rules: str
+    tier: str
+    assets: tuple[EquityRow, ...]
+    value_usd: Decimal
+    equity_usd: Decimal
+    initial_margin_usd: Decimal
+    available_usd: Decimal
+    available: dict[str, Decimal]
+    assumptions: tuple[str, ...]
+
+    def return_code(self, fail_on: str = "red") -> int:
+        return 0
+
+
+# ---------------------------------------------------------------------------------------------- risk
+
+
+class PositionRow(NamedTuple):
+    symbol: str
+    side: str
+    quantity: Decimal
+    margin_asset: str
+    margin_type: str
+    entry_price: Decimal
+    mark_price: Decimal
+    notional: Decimal
+    unrealized_pnl: Decimal
+    leverage: Decimal
+    initial_margin: Decimal
+    maint_margin_rate: Decimal
+    maint_amount: Decimal
+    maint_margin: Decimal
+    maint_margin_usd: Decimal
+    liquidation_price: Decimal | None
+
+
+class PoolRow(NamedTuple):
+    pool: str
+    asset: str
+    margin_type: str
+    equity: Decimal
+    maint_margin: Decimal
+    margin_ratio: Decimal | None
+    band: str
+    buffer: Decimal
+
+
+class Shocks(NamedTuple):
+    down: Decimal | None
+    up: Decimal | None
+
+
+class LayoutPrice(NamedTuple):
+    symbol: str
+    side: str
+    liquidation_price: Decimal | None
+
+
+class Layout(NamedTuple):
+    layout: str
+    equity_usd: Decimal
+    maint_margin_usd: Decimal
+    margin_ratio: Decimal | None
+    band: str
+    liquidation_prices: tuple[LayoutPrice, ...]
+
+
+class RiskResult(NamedTuple):
+    command: str
+    mode: str
+    rules: str
+    tier: str
+    equity_usd: Decimal
+    maint_margin_usd: Decimal
+    margin_ratio: Decimal | None
+    band: str
+    buffer_usd: Decimal
+    positions: Sequence[PositionRow]
+    pools: tuple[PoolRow, ...] | None
+    liquidation_shocks: dict[str, Shocks]
+    assumptions: tuple[str, ...]
+    compare: tuple[Layout, ...] | None = None
+
+    def return_code(self, fail_on: str = "red") -> int:
+        return _at_or_beyond(self.band, fail_on)
+
+
+# ---------------------------------------------------------------------------------------------- stress
+
+
+class StressStep(NamedTuple):
+    shock: Decimal
+    equity_usd: Decimal
+    maint_margin_usd: Decimal
+    margin_ratio: Decimal | None
+    band: str
+    autoexchange: bool
+
+
+class StressResult(NamedTuple):
+    command: str
+    mode: str
+    rules: str
+    tier: str
+    asset: str
+    from_: Decimal
+    to: Decimal
+    steps: tuple[StressStep, ...]
+    liquidation_shock: Decimal | None
+    worst_band: str
+    assumptions: tuple[str, ...]
+
+    def return_code(self, fail_on: str = "red") -> int:
+        return _at_or_beyond(self.worst_band, fail_on)
+
+
+# ---------------------------------------------------------------------------------------------- ltv
+
+
+class LtvResult(NamedTuple):
+    command: str
+    mode: str
+    rules: str
+    tier: str
+    ltv: Decimal | None  # None: unbounded
+    negative_usd: Decimal
+    positive_usd: Decimal
+    trigger: Decimal
+    applies: bool
+    triggered: bool
+    assumptions: tuple[str, ...]
+
+    def return_code(self, fail_on: str = "red") -> int:
+        return 1 if self.triggered else 0
+
+
+# ---------------------------------------------------------------------------------------------- auto-exchange
+
+
+class ThresholdTrigger(NamedTuple):
+    kind: str  # "threshold"
+    asset: str
+    threshold: Decimal
+    unit: str  # the asset itself, or USD
+    balance: Decimal
+
+
+class LiquidationTrigger(NamedTuple):
+    kind: str  # "liquidation"
+    margin_ratio: Decimal | None
+
+
+class LtvTrigger(NamedTuple):
+    kind: str  # "ltv"
+    ltv: Decimal | None
+    trigger: Decimal
+
+
+Trigger = ThresholdTrigger | LiquidationTrigger | LtvTrigger
+
+
+class Sale(NamedTuple):
+    asset: str
+    quantity: Decimal
+    value_usd: Decimal
+    proceeds_usd: Decimal
+    rate: Decimal
+
+
+class Deficit(NamedTuple):
+    asset: str
+    quantity: Decimal
+    value_usd: Decimal
+    covered_quantity: Decimal
+    rate: Decimal
+
+
+class CoverPlan(NamedTuple):
+    sales: tuple[Sale, ...]
+    deficits: tuple[Deficit, ...]
+    cost_usd: Decimal
+    shortfall_usd: Decimal
+    balances_after: dict[str, Decimal]
+
+
+class AutoexchangeResult(NamedTuple):
+    command: str
+    mode: str
+    rules: str
+    tier: str
+    triggered: bool
+    what_if: bool
+    triggers: tuple[Trigger, ...]
+    sales: tuple[Sale, ...]
+    deficits: tuple[Deficit, ...]
+    cost_usd: Decimal
+    shortfall_usd: Decimal
+    balances_after: dict[str, Decimal]
+    assumptions: tuple[str, ...]
+
+    def return_code(self, fail_on: str = "red") -> int:
+        return 1 if self.triggered else 0
+
+
+# ---------------------------------------------------------------------------------------------- switching
+
+
+class Blocker(NamedTuple):
+    reason: str
+    binance_code: int | None
+    symbol: str | None
+    asset: str | None
+    message: str
+
+
+class Summary(NamedTuple):
+    mode: str
+    equity_usd: Decimal
+    maint_margin_usd: Decimal
+    margin_ratio: Decimal | None
+    band: str
+
+
+class Preview(NamedTuple):
+    from_: Summary
+    to: Summary
+
+
+class SwitchResult(NamedTuple):
+    command: str
+    mode: str
+    rules: str
+    tier: str
+    from_: str
+    to: str
+    allowed: bool
+    blockers: tuple[Blocker, ...]
+    preview: Preview
+    assumptions: tuple[str, ...]
+
+    def return_code(self, fail_on: str = "red") -> int:
+        return 0 if self.allowed else 1
+
+
+Result = EquityResult | RiskResult | StressResult | LtvResult | AutoexchangeResult | SwitchResult
