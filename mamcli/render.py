@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import IO, Any
 
-from mamcli.model import Rows
+from mamcli.model import Record, Rows
 from mamcli.numbers import fixed, json_number, plain
 from mamcli.results import OMITTED_WHEN_NONE
 
@@ -19,12 +19,13 @@ from mamcli.results import OMITTED_WHEN_NONE
 
 
 def _is_record(v: object) -> bool:
-    return isinstance(v, tuple) and hasattr(v, "_fields")
+    return isinstance(v, Record)
 
 
 def _items(record: Any) -> Iterator[tuple[str, Any]]:
     """A result record's (JSON key, value) pairs: `from_` is written `from`; optional fields left out when None."""
-    for name, value in zip(record._fields, record, strict=True):
+    for name in record._fields:
+        value = getattr(record, name)
         if value is None and name in OMITTED_WHEN_NONE:
             continue
         yield (name[:-1] if name.endswith("_") else name), value

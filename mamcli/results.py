@@ -1,6 +1,6 @@
 """What the commands return: typed records whose fields are the JSON keys of SPEC §4, in output order.
 
-The engine builds these; render.py writes them (a NamedTuple becomes a JSON object, its fields the keys).
+The engine builds these; render.py writes them (a record becomes a JSON object, its fields the keys).
 A field whose name ends in `_` is written without it (`from_` → `from`); the fields named in
 `OMITTED_WHEN_NONE` are left out of the output when they are None (a risk result has `pools` only in
 single-asset mode).  Each command's result decides its own exit status (`return_code`), as black's
@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import NamedTuple
 
-from mamcli.model import BANDS
+from mamcli.model import BANDS, Record
 
 OMITTED_WHEN_NONE = frozenset({"symbol", "asset", "pools", "compare"})
 
@@ -28,7 +27,7 @@ def _at_or_beyond(band: str, fail_on: str) -> int:
 # ---------------------------------------------------------------------------------------------- equity
 
 
-class EquityRow(NamedTuple):
+class EquityRow(Record):
     asset: str
     wallet_balance: Decimal
     unrealized_pnl: Decimal
@@ -39,7 +38,7 @@ class EquityRow(NamedTuple):
     collateral_usd: Decimal
 
 
-class EquityResult(NamedTuple):
+class EquityResult(Record):
     command: str
     mode: str
     rules: str
@@ -59,7 +58,7 @@ class EquityResult(NamedTuple):
 # ---------------------------------------------------------------------------------------------- risk
 
 
-class PositionRow(NamedTuple):
+class PositionRow(Record):
     symbol: str
     side: str
     quantity: Decimal
@@ -78,7 +77,7 @@ class PositionRow(NamedTuple):
     liquidation_price: Decimal | None
 
 
-class PoolRow(NamedTuple):
+class PoolRow(Record):
     pool: str
     asset: str
     margin_type: str
@@ -89,18 +88,18 @@ class PoolRow(NamedTuple):
     buffer: Decimal
 
 
-class Shocks(NamedTuple):
+class Shocks(Record):
     down: Decimal | None
     up: Decimal | None
 
 
-class LayoutPrice(NamedTuple):
+class LayoutPrice(Record):
     symbol: str
     side: str
     liquidation_price: Decimal | None
 
 
-class Layout(NamedTuple):
+class Layout(Record):
     layout: str
     equity_usd: Decimal
     maint_margin_usd: Decimal
@@ -109,7 +108,7 @@ class Layout(NamedTuple):
     liquidation_prices: tuple[LayoutPrice, ...]
 
 
-class RiskResult(NamedTuple):
+class RiskResult(Record):
     command: str
     mode: str
     rules: str
@@ -132,7 +131,7 @@ class RiskResult(NamedTuple):
 # ---------------------------------------------------------------------------------------------- stress
 
 
-class StressStep(NamedTuple):
+class StressStep(Record):
     shock: Decimal
     equity_usd: Decimal
     maint_margin_usd: Decimal
@@ -141,7 +140,7 @@ class StressStep(NamedTuple):
     autoexchange: bool
 
 
-class StressResult(NamedTuple):
+class StressResult(Record):
     command: str
     mode: str
     rules: str
@@ -161,7 +160,7 @@ class StressResult(NamedTuple):
 # ---------------------------------------------------------------------------------------------- ltv
 
 
-class LtvResult(NamedTuple):
+class LtvResult(Record):
     command: str
     mode: str
     rules: str
@@ -181,7 +180,7 @@ class LtvResult(NamedTuple):
 # ---------------------------------------------------------------------------------------------- auto-exchange
 
 
-class ThresholdTrigger(NamedTuple):
+class ThresholdTrigger(Record):
     kind: str  # "threshold"
     asset: str
     threshold: Decimal
@@ -189,12 +188,12 @@ class ThresholdTrigger(NamedTuple):
     balance: Decimal
 
 
-class LiquidationTrigger(NamedTuple):
+class LiquidationTrigger(Record):
     kind: str  # "liquidation"
     margin_ratio: Decimal | None
 
 
-class LtvTrigger(NamedTuple):
+class LtvTrigger(Record):
     kind: str  # "ltv"
     ltv: Decimal | None
     trigger: Decimal
@@ -203,7 +202,7 @@ class LtvTrigger(NamedTuple):
 Trigger = ThresholdTrigger | LiquidationTrigger | LtvTrigger
 
 
-class Sale(NamedTuple):
+class Sale(Record):
     asset: str
     quantity: Decimal
     value_usd: Decimal
@@ -211,7 +210,7 @@ class Sale(NamedTuple):
     rate: Decimal
 
 
-class Deficit(NamedTuple):
+class Deficit(Record):
     asset: str
     quantity: Decimal
     value_usd: Decimal
@@ -219,7 +218,7 @@ class Deficit(NamedTuple):
     rate: Decimal
 
 
-class CoverPlan(NamedTuple):
+class CoverPlan(Record):
     sales: tuple[Sale, ...]
     deficits: tuple[Deficit, ...]
     cost_usd: Decimal
@@ -227,7 +226,7 @@ class CoverPlan(NamedTuple):
     balances_after: dict[str, Decimal]
 
 
-class AutoexchangeResult(NamedTuple):
+class AutoexchangeResult(Record):
     command: str
     mode: str
     rules: str
@@ -249,7 +248,7 @@ class AutoexchangeResult(NamedTuple):
 # ---------------------------------------------------------------------------------------------- switching
 
 
-class Blocker(NamedTuple):
+class Blocker(Record):
     reason: str
     binance_code: int | None
     symbol: str | None
@@ -257,7 +256,7 @@ class Blocker(NamedTuple):
     message: str
 
 
-class Summary(NamedTuple):
+class Summary(Record):
     mode: str
     equity_usd: Decimal
     maint_margin_usd: Decimal
@@ -265,12 +264,12 @@ class Summary(NamedTuple):
     band: str
 
 
-class Preview(NamedTuple):
+class Preview(Record):
     from_: Summary
     to: Summary
 
 
-class SwitchResult(NamedTuple):
+class SwitchResult(Record):
     command: str
     mode: str
     rules: str

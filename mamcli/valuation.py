@@ -9,9 +9,8 @@ others ask it.  Stdlib only; every figure exact (callers run inside ENGINE_CONTE
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import NamedTuple
 
-from mamcli.model import BANDS, Asset, Portfolio, Rules
+from mamcli.model import BANDS, Asset, Portfolio, Record, Rules
 from mamcli.numbers import ONE, ZERO, exact
 
 # ---------------------------------------------------------------------------------------------- bands
@@ -72,7 +71,7 @@ def cross_upnl(pf: Portfolio) -> dict[str, Decimal]:
 # ---------------------------------------------------------------------------------------------- pools
 
 
-class Pool(NamedTuple):
+class Pool(Record):
     """A single-asset margin pool: one per margin asset of cross positions, one per isolated position.
 
     Figures are in the pool's asset units; `positions` are the indexes (into `Portfolio.positions`) of the
@@ -154,7 +153,7 @@ def riskiest(pool_list: list[Pool]) -> Pool | None:
 # ---------------------------------------------------------------------------------------------- account
 
 
-class Account(NamedTuple):
+class Account(Record):
     """The figures every command shares, in either mode (SPEC §1)."""
 
     equity_usd: Decimal

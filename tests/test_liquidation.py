@@ -12,6 +12,7 @@ from mamcli import engine
 from mamcli.cli import main
 from mamcli.numbers import ENGINE_CONTEXT
 from mamcli.portfolio import load_portfolio
+from mamcli.results import Shocks
 
 BTC_BRACKETS = """BTCUSDT = [
   { floor = 0, cap = 50000, mmr = 0.004, cum = 0 }, { floor = 50000, cap = 250000, mmr = 0.005, cum = 50 },
@@ -200,7 +201,7 @@ def test_no_positive_price_liquidates(load):
     """)
     r = engine.risk(pf)
     assert r.positions[0].liquidation_price is None
-    assert r.liquidation_shocks == {"BTC": (None, None)}
+    assert r.liquidation_shocks == {"BTC": Shocks(None, None)}
 
 
 def test_shock_turns_a_margin_balance_negative(load):
