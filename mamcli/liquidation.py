@@ -23,7 +23,7 @@ from decimal import Decimal
 from operator import itemgetter
 from typing import Protocol
 
-from mamcli.model import Asset, Portfolio, Position, bracket_index
+from mamcli.model import Asset, Bracket, Portfolio, Position, bracket_index
 from mamcli.numbers import ONE, ZERO
 from mamcli.valuation import Account, Pool, collateral_rate, margin_rate
 
@@ -169,6 +169,7 @@ class _Maintenance:
         self.n0 = n0 = pos.quantity * pos.mark_price
         self.n1 = n0 * eps
         self.rate, self.delta, self.direction = rate, delta, direction
+        self.table: tuple[Bracket, ...]
         if pos.maint_margin_rate is not None or eps == 0:
             self.table = ()
             self.start = 0

@@ -6,9 +6,9 @@ definitions (SPEC §1), not policy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
-from typing import Any, ClassVar, Generic, TypeVar, dataclass_transform
+from typing import Any, ClassVar, TypeVar, dataclass_transform, overload
 
 from mamcli.numbers import ONE
 
@@ -29,7 +29,7 @@ class InputError(Exception):
 T = TypeVar("T")
 
 
-class Rows(Generic[T]):
+class Rows(Sequence[T]):
     """A read-only sequence whose items are built when asked for (the per-position rows of a result).
 
     A 10,000-position account would otherwise hold 10,000 rows of 18 exact figures at once; written
@@ -45,7 +45,15 @@ class Rows(Generic[T]):
     def __len__(self) -> int:
         return self._n
 
-    def __getitem__(self, i: int) -> T:
+    @overload
+    def __getitem__(self, i: int) -> T: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[T]: ...
+
+    def __getitem__(self, i: int | slice) -> T | Sequence[T]:
+        if isinstance(i, slice):
+            return [self._make(j) for j in range(*i.indices(self._n))]
         if i < 0:
             i += self._n
         if not 0 <= i < self._n:

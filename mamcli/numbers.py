@@ -53,7 +53,7 @@ class NumberError(ValueError):
     """A value that is not an acceptable number; the message says why, without the key."""
 
 
-def D(value) -> Decimal:
+def D(value: object) -> Decimal:
     """Turn a TOML or string value into a finite, bounded Decimal, or raise NumberError."""
     if isinstance(value, bool):
         raise NumberError(f"expected a number, got {str(value).lower()}")
@@ -88,13 +88,13 @@ def D(value) -> Decimal:
 def _places(d: Decimal) -> int:
     """Decimal places that carry a significant digit (1.50 has 1, 1e-20 has 20)."""
     _, digits, exponent = d.as_tuple()
-    if exponent >= 0:
+    if not isinstance(exponent, int) or exponent >= 0:  # 'n', 'N', 'F': not finite (refused earlier)
         return 0
     trailing = len(digits) - len("".join(map(str, digits)).rstrip("0"))
     return max(0, -(exponent + trailing))
 
 
-def _type_name(value) -> str:
+def _type_name(value: object) -> str:
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):

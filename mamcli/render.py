@@ -15,6 +15,8 @@ from mamcli.model import Record, Rows
 from mamcli.numbers import fixed, json_number, plain
 from mamcli.results import OMITTED_WHEN_NONE
 
+Doc = dict[str, Any]  # a result as the table views read it (see as_plain)
+
 # ---------------------------------------------------------------------------------------------- records
 
 
@@ -103,7 +105,7 @@ def write_json(value: Any, out: IO[str]) -> None:
     out.write("".join(parts))
 
 
-def to_json(value) -> str:
+def to_json(value: Any) -> str:
     import io
 
     out = io.StringIO()
@@ -114,33 +116,33 @@ def to_json(value) -> str:
 # ---------------------------------------------------------------------------------------------- cells
 
 
-def usd(d) -> str:
+def usd(d: Decimal | None) -> str:
     return "—" if d is None else fixed(d, 2)
 
 
-def qty(d) -> str:
+def qty(d: Decimal | None) -> str:
     return "—" if d is None else plain(d, 8)
 
 
-def pct(d) -> str:
+def pct(d: Decimal | None) -> str:
     return "unbounded" if d is None else fixed(d * 100, 2) + " %"
 
 
-def shock(d, places: int = 2) -> str:
+def shock(d: Decimal | None, places: int = 2) -> str:
     if d is None:
         return "—"
     text = fixed(d * 100, places) + " %"
     return text if d <= 0 else "+" + text
 
 
-def price(d) -> str:
+def price(d: Decimal | None) -> str:
     return "—" if d is None else fixed(d, 2) if abs(d) >= 100 else plain(d, 8)
 
 
 BAR_WIDTH = 40
 
 
-def bar(ratio) -> str:
+def bar(ratio: Decimal | None) -> str:
     """The margin ratio as a bar: full width at 100 % (liquidation), eighths of a cell below."""
     if ratio is None or ratio >= 1:
         return "█" * BAR_WIDTH + " LIQUIDATION"
@@ -156,27 +158,29 @@ def band(name: str, colour: bool) -> str:
     return f"\x1b[{_BAND_COLOUR[name]}m{text}\x1b[0m" if colour else text
 
 
-def _table(rows, headers, numeric_from: int = 1, text_last: int = 0) -> str:
+def _table(rows: list[list[str]], headers: list[str], numeric_from: int = 1, text_last: int = 0) -> str:
     """A table of pre-formatted cells: text columns left, numbers right (the last `text_last` left too)."""
     from tabulate import tabulate  # only on the table path
 
     n = len(headers)
     align = ["left"] * numeric_from + ["right"] * (n - numeric_from - text_last) + ["left"] * text_last
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=align)
+    text: str = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=align)
+    return text
 
 
-def _pairs(rows) -> str:
+def _pairs(rows: list[list[str]]) -> str:
     from tabulate import tabulate
 
-    return tabulate(rows, tablefmt="plain", disable_numparse=True, colalign=("left", "right"))
+    text: str = tabulate(rows, tablefmt="plain", disable_numparse=True, colalign=("left", "right"))
+    return text
 
 
-def _header(r: dict, source: str | None) -> str:
+def _header(r: Doc, source: str | None) -> str:
     where = f" · {source}" if source else ""
     return f"mamcli {r['command']}{where} · {r['mode']} · rules {r['rules']} · tier {r['tier']}"
 
 
-def _assumptions(r: dict) -> str:
+def _assumptions(r: Doc) -> str:
     if not r["assumptions"]:
         return ""
     return "\n\nassumptions:\n" + "\n".join(f"  - {a}" for a in r["assumptions"])
@@ -185,7 +189,7 @@ def _assumptions(r: dict) -> str:
 # ---------------------------------------------------------------------------------------------- commands
 
 
-def _equity(r: dict, colour: bool) -> list[str]:
+def _equity(r: Doc, colour: bool) -> list[str]:
     rows = [
         [
             a["asset"],
@@ -213,7 +217,7 @@ def _equity(r: dict, colour: bool) -> list[str]:
     return out
 
 
-def _positions_table(positions) -> str:
+def _positions_table(positions: list[Doc]) -> str:
     rows = [
         [
             p["symbol"],
@@ -236,7 +240,7 @@ def _positions_table(positions) -> str:
     return _table(rows, heads, numeric_from=3)
 
 
-def _risk(r: dict, colour: bool) -> list[str]:
+def _risk(r: Doc, colour: bool) -> list[str]:
     summary = [
         ["margin ratio", pct(r["margin_ratio"])],
         ["band", band(r["band"], colour)],
@@ -277,7 +281,7 @@ def _risk(r: dict, colour: bool) -> list[str]:
     return out
 
 
-def _stress(r: dict, colour: bool) -> list[str]:
+def _stress(r: Doc, colour: bool) -> list[str]:
     rows = [
         [
             shock(s["shock"]),
@@ -312,7 +316,7 @@ def _stress(r: dict, colour: bool) -> list[str]:
     return [verdict, "", table]
 
 
-def _ltv(r: dict, colour: bool) -> list[str]:
+def _ltv(r: Doc, colour: bool) -> list[str]:
     rows = [
         ["LTV", "unbounded" if r["ltv"] is None else plain(r["ltv"], 8)],
         ["negative balances at ask (USD)", usd(r["negative_usd"])],
@@ -324,7 +328,7 @@ def _ltv(r: dict, colour: bool) -> list[str]:
     return [_pairs(rows)]
 
 
-def _trigger_text(t: dict) -> str:
+def _trigger_text(t: Doc) -> str:
     if t["kind"] == "threshold":
         return f"threshold: {t['asset']} balance {qty(t['balance'])} is at or below {qty(t['threshold'])} {t['unit']}"
     if t["kind"] == "liquidation":
@@ -332,7 +336,7 @@ def _trigger_text(t: dict) -> str:
     return f"ltv: {'unbounded' if t['ltv'] is None else plain(t['ltv'])} >= {plain(t['trigger'])} while idle"
 
 
-def _autoexchange(r: dict, colour: bool) -> list[str]:
+def _autoexchange(r: Doc, colour: bool) -> list[str]:
     status = "TRIGGERED" if r["triggered"] else "not triggered"
     out = [f"auto-exchange: {status}"]
     out += [f"  - {_trigger_text(t)}" for t in r["triggers"]]
@@ -359,7 +363,7 @@ def _autoexchange(r: dict, colour: bool) -> list[str]:
     return out
 
 
-def _switch(r: dict, colour: bool) -> list[str]:
+def _switch(r: Doc, colour: bool) -> list[str]:
     verdict = "allowed" if r["allowed"] else "REFUSED"
     out = [f"switch {r['from']} -> {r['to']}: {verdict}"]
     for b in r["blockers"]:
@@ -376,7 +380,7 @@ def _switch(r: dict, colour: bool) -> list[str]:
     return out
 
 
-def _rules(r: dict, colour: bool) -> list[str]:
+def _rules(r: Doc, colour: bool) -> list[str]:
     if not r["detail"]:
         rows = [[p["name"], p["description"]] for p in r["profiles"]]
         return [
