@@ -176,7 +176,10 @@ class _Maintenance:
             self.first = self._poly(*pos.maint_terms())
             return
         self.table = table = pos.brackets
-        self.start = i = bracket_index(table, n0)
+        i = bracket_index(table, n0)
+        if direction < 0 and i > 0 and n0 == table[i].floor:
+            i -= 1  # on a floor the notional is in the upper bracket; the least move down leaves it
+        self.start = i
         self.first = self._poly(table[i].mmr, table[i].cum)
 
     def breaks(self) -> Iterator[tuple[Decimal, int | None]]:
