@@ -224,6 +224,9 @@ class Solver:
         # Single-asset pools, as valuation built them; each names the positions it carries.
         self.pools: tuple[Pool, ...] = account.pools or ()
         self.pool_of: dict[int, int] = {i: k for k, pool in enumerate(self.pools) for i in pool.positions}
+        self.by_pool_symbol: dict[tuple[int, str], list[int]] = {}
+        for i, k in self.pool_of.items():
+            self.by_pool_symbol.setdefault((k, pf.positions[i].symbol), []).append(i)
 
     # -- multi-asset: the whole account's USD buffer
     def _multi(self, moving: list[int], assets: set[str], direction: int) -> Decimal | None:
@@ -255,19 +258,23 @@ class Solver:
         return sweep(base, terms, direction)
 
     # -- single-asset: one pool's buffer in its own asset units
-    def _pool(self, k_pool: int, moving: list[int], direction: int) -> Decimal | None:
+    def _pool(self, k_pool: int, members: list[int], direction: int) -> Decimal | None:
+        """The move of the pool's positions in `members` (all of the pool's) that exhausts the pool."""
         pool = self.pools[k_pool]
-        members = [self.pf.positions[i] for i in moving if self.pool_of.get(i) == k_pool]
-        slope = sum((pos.side * pos.quantity * pos.mark_price for pos in members), ZERO)
+        moving = [self.pf.positions[i] for i in members]
+        slope = sum((pos.side * pos.quantity * pos.mark_price for pos in moving), ZERO)
         terms: list[Term] = [_Fixed((ZERO, slope, ZERO))]
-        terms += [_Maintenance(pos, 1, ONE, 0, direction) for pos in members]
+        terms += [_Maintenance(pos, 1, ONE, 0, direction) for pos in moving]
         base = pool.buffer - sum((t.first[0] for t in terms), ZERO)
         return sweep(base, terms, direction)
 
     def _account(self, moving: list[int], assets: set[str], direction: int) -> Decimal | None:
         if self.pf.multi:
             return self._multi(moving, assets, direction)
-        found = [s for k in {self.pool_of[i] for i in moving} if (s := self._pool(k, moving, direction)) is not None]
+        by_pool: dict[int, list[int]] = {}
+        for i in moving:  # each moving position once, grouped by the pool that carries it
+            by_pool.setdefault(self.pool_of[i], []).append(i)
+        found = [s for k, members in by_pool.items() if (s := self._pool(k, members, direction)) is not None]
         return min(found, key=abs) if found else None
 
     def liquidation_price(self, index: int) -> Decimal | None:
@@ -289,7 +296,9 @@ class Solver:
                 assets = {pos.base_asset} if pos.base_asset in pf.assets else set()
                 self._moves[key] = self._multi(moving, assets, direction)
             else:
-                self._moves[key] = self._pool(self.pool_of[index], moving, direction)
+                k_pool = self.pool_of[index]
+                members = self.by_pool_symbol[k_pool, pos.symbol]
+                self._moves[key] = self._pool(k_pool, members, direction)
         return self._moves[key]
 
     def liquidation_shock(self, shocked: set[str], direction: int) -> Decimal | None:
