@@ -32,8 +32,9 @@ class InputFailure(click.ClickException):
 
 
 class Options:
-    def __init__(self, rules: str | None, prices=(), shocks=()):
+    def __init__(self, rules: str | None, prices=(), shocks=(), tier: str | None = None):
         self.rules = rules
+        self.tier = tier
         self.prices = prices
         self.shocks = shocks
 
@@ -142,7 +143,10 @@ def _version(ctx: click.Context, param, value) -> None:
 @click.option(
     "--rules",
     metavar="NAME|PATH",
-    help="Rules profile: a shipped name (seed, binance-2025) or a TOML file. Overrides [account] rules.",
+    help="Rules profile: a shipped name (binance, the default; seed) or a TOML file. Overrides [account] rules.",
+)
+@click.option(
+    "--tier", metavar="NAME", help="Tier of the rules profile (e.g. regular, vip2). Overrides [account] tier."
 )
 @click.option(
     "--price",
@@ -161,14 +165,14 @@ def _version(ctx: click.Context, param, value) -> None:
     help="Move an asset's index price and the marks of every position on it by N % (repeatable).",
 )
 @click.pass_context
-def main(ctx: click.Context, rules: str | None, prices, shocks) -> None:
+def main(ctx: click.Context, rules: str | None, tier: str | None, prices, shocks) -> None:
     """Exact Binance USD-M Multi-Assets margin arithmetic for a portfolio file.
 
     PORTFOLIO is a TOML file (see README.md; `mamcli init` writes a starter), - for standard input, or
     taken from MAMCLI_PORTFOLIO. Exit status: 0 fine, 1 the account is in the state the command warns
     about, 2 usage or input error.
     """
-    ctx.obj = Options(rules, prices, shocks)
+    ctx.obj = Options(rules, prices, shocks, tier)
 
 
 def _colour() -> bool:
@@ -183,7 +187,7 @@ def run(ctx: click.Context, portfolio: str, as_json: bool, compute, alert) -> No
 
     source = "<stdin>" if portfolio == "-" else portfolio
     try:
-        pf = load_portfolio(portfolio, rules=ctx.obj.rules)
+        pf = load_portfolio(portfolio, rules=ctx.obj.rules, tier=ctx.obj.tier)
         pf = what_if(pf, ctx.obj.prices, ctx.obj.shocks)
         result = compute(pf)
     except InputError as e:
@@ -381,7 +385,7 @@ def import_cmd(ctx, account, positions, index, brackets, mode, live, base_url, o
                     payloads.add(kind, path, importer.read_json(path))
         doc, totals = importer.build(payloads, dict(ctx.obj.prices))
         text = importer.to_toml(doc)
-        pf = load_text(text, "<imported portfolio>", rules=ctx.obj.rules)
+        pf = load_text(text, "<imported portfolio>", rules=ctx.obj.rules, tier=ctx.obj.tier)
         acct = engine.account(pf)
         write_text(output, text, force=force)
     except InputError as e:
@@ -447,7 +451,8 @@ def check_cmd(ctx, portfolio, warning, critical):
 
     try:
         w, c = nagios.Range(warning), nagios.Range(critical)
-        pf = engine.what_if(load_portfolio(portfolio, rules=ctx.obj.rules), ctx.obj.prices, ctx.obj.shocks)
+        pf = load_portfolio(portfolio, rules=ctx.obj.rules, tier=ctx.obj.tier)
+        pf = engine.what_if(pf, ctx.obj.prices, ctx.obj.shocks)
         code, line = nagios.status_line(engine.account(pf), w, c)
     except InputError as e:
         raise MonitoringUnknown("; ".join(e.problems)) from None

@@ -159,8 +159,9 @@ class Position(Record):
         'maint_margin_rate',
         'maint_amount',
         'brackets',
+        'liquidation_fee',
     )
-    _defaults: ClassVar[dict[str, Any]] = {'brackets': ()}
+    _defaults: ClassVar[dict[str, Any]] = {'brackets': (), 'liquidation_fee': None}
     # symbol: str
     # side: int                    # +1 long, -1 short
     # quantity: Decimal            # > 0
@@ -175,6 +176,7 @@ class Position(Record):
     # maint_margin_rate: Decimal | None
     # maint_amount: Decimal
     # brackets: tuple[Bracket, ...]
+    # liquidation_fee: Decimal | None   # clearance fee rate (exchangeInfo liquidationFee); None: unknown
 
     @property
     def side_name(self) -> str:
@@ -226,7 +228,23 @@ class Tier(Record):
 
 
 class Rules(Record):
-    __slots__ = ('name', 'description', 'tiers', 'ltv_trigger', 'yellow', 'red', 'contracts', 'assets')
+    __slots__ = (
+        'name',
+        'description',
+        'tiers',
+        'ltv_trigger',
+        'yellow',
+        'red',
+        'contracts',
+        'assets',
+        'stable',
+        'stand_ins',
+        'liquidation_fees',
+        'default_liquidation_fee',
+        'brackets',
+        'brackets_as_of',
+        'brackets_source',
+    )
     # name: str
     # description: str
     # tiers: tuple[Tier, ...]
@@ -235,14 +253,21 @@ class Rules(Record):
     # red: Decimal                 # band red above this ratio (exclusive)
     # contracts: frozenset[str]
     # assets: dict[str, dict[str, Decimal]]   # asset -> {haircut, ask_buffer, autoexchange_haircut, ...}
+    # stable: frozenset[str]       # USD-pegged assets (stable = true): no liquidation shock, not "non-stable"
+    # stand_ins: frozenset[str]    # assets whose profile values are stand-ins (stand_in = true)
+    # liquidation_fees: dict[str, Decimal]     # symbol -> clearance fee rate (exchangeInfo liquidationFee)
+    # default_liquidation_fee: Decimal | None  # for symbols not listed; None: the profile has none
+    # brackets: dict[str, tuple[Bracket, ...]] # shipped snapshot, used when a position has no rate/table
+    # brackets_as_of: str | None   # ISO date of the snapshot
+    # brackets_source: str         # where the snapshot came from
 
     def tier(self, name: str) -> Tier | None:
         return next((t for t in self.tiers if t.name == name), None)
 
 
 class Portfolio(Record):
-    __slots__ = ('source', 'mode', 'tier', 'open_orders', 'rules', 'assets', 'positions', 'assumptions')
-    _defaults: ClassVar[dict[str, Any]] = {'assumptions': ()}
+    __slots__ = ('source', 'mode', 'tier', 'open_orders', 'rules', 'assets', 'positions', 'assumptions', 'credits')
+    _defaults: ClassVar[dict[str, Any]] = {'assumptions': (), 'credits': False}
     # source: str                  # file name as the user gave it ("<stdin>" for -)
     # mode: str
     # tier: Tier
@@ -251,6 +276,7 @@ class Portfolio(Record):
     # assets: dict[str, Asset]
     # positions: tuple[Position, ...]
     # assumptions: tuple[str, ...]
+    # credits: bool                # Credits mode (EEA, BNFCR): [account] credits = true or BNFCR held
 
     @property
     def multi(self) -> bool:
