@@ -339,6 +339,12 @@ def switch_cmd(ctx, portfolio, as_json, to):
 @click.option("--brackets", "brackets", metavar="FILE", help="Saved body of GET /fapi/v1/leverageBracket.")
 @click.option("--mode", "mode", metavar="FILE", help="Saved body of GET /fapi/v1/multiAssetsMargin.")
 @click.option(
+    "--exchange-info",
+    "exchange_info",
+    metavar="FILE",
+    help="Saved body of GET /fapi/v1/exchangeInfo (thresholds, fees).",
+)
+@click.option(
     "--live",
     is_flag=True,
     help="Fetch the five responses from Binance (MAMCLI_API_KEY and MAMCLI_API_SECRET from the environment).",
@@ -356,7 +362,7 @@ def switch_cmd(ctx, portfolio, as_json, to):
 )
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 @click.pass_context
-def import_cmd(ctx, account, positions, index, brackets, mode, live, base_url, output, force):
+def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, live, base_url, output, force):
     """Turn Binance API responses into a portfolio file (written atomically, never over a file without --force).
 
     A global --price ASSET=VALUE supplies or replaces an asset's price.
@@ -367,6 +373,7 @@ def import_cmd(ctx, account, positions, index, brackets, mode, live, base_url, o
     from mamcli.portfolio import load_text
 
     files = {"account": account, "positions": positions, "index": index, "brackets": brackets, "mode": mode}
+    files["exchange_info"] = exchange_info
     try:
         if ctx.obj.shocks:
             raise InputError(["import: --shock changes an account, it does not describe one; use --price"])
@@ -384,7 +391,7 @@ def import_cmd(ctx, account, positions, index, brackets, mode, live, base_url, o
                 if path:
                     payloads.add(kind, path, importer.read_json(path))
         doc, totals = importer.build(payloads, dict(ctx.obj.prices))
-        text = importer.to_toml(doc)
+        text = importer.to_toml(doc, totals["notes"])
         pf = load_text(text, "<imported portfolio>", rules=ctx.obj.rules, tier=ctx.obj.tier)
         acct = engine.account(pf)
         write_text(output, text, force=force)
