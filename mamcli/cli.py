@@ -32,8 +32,9 @@ class InputFailure(click.ClickException):
 
 
 class Options:
-    def __init__(self, rules: str | None, prices=(), shocks=()):
+    def __init__(self, rules: str | None, prices=(), shocks=(), tier: str | None = None):
         self.rules = rules
+        self.tier = tier
         self.prices = prices
         self.shocks = shocks
 
@@ -142,7 +143,10 @@ def _version(ctx: click.Context, param, value) -> None:
 @click.option(
     "--rules",
     metavar="NAME|PATH",
-    help="Rules profile: a shipped name (seed, binance-2025) or a TOML file. Overrides [account] rules.",
+    help="Rules profile: a shipped name (binance, the default; seed) or a TOML file. Overrides [account] rules.",
+)
+@click.option(
+    "--tier", metavar="NAME", help="Tier of the rules profile (e.g. regular, vip2). Overrides [account] tier."
 )
 @click.option(
     "--price",
@@ -161,14 +165,14 @@ def _version(ctx: click.Context, param, value) -> None:
     help="Move an asset's index price and the marks of every position on it by N % (repeatable).",
 )
 @click.pass_context
-def main(ctx: click.Context, rules: str | None, prices, shocks) -> None:
+def main(ctx: click.Context, rules: str | None, tier: str | None, prices, shocks) -> None:
     """Exact Binance USD-M Multi-Assets margin arithmetic for a portfolio file.
 
     PORTFOLIO is a TOML file (see README.md; `mamcli init` writes a starter), - for standard input, or
     taken from MAMCLI_PORTFOLIO. Exit status: 0 fine, 1 the account is in the state the command warns
     about, 2 usage or input error.
     """
-    ctx.obj = Options(rules, prices, shocks)
+    ctx.obj = Options(rules, prices, shocks, tier)
 
 
 def _colour() -> bool:
@@ -183,7 +187,7 @@ def run(ctx: click.Context, portfolio: str, as_json: bool, compute, fail_on: str
 
     source = "<stdin>" if portfolio == "-" else portfolio
     try:
-        pf = load_portfolio(portfolio, rules=ctx.obj.rules)
+        pf = load_portfolio(portfolio, rules=ctx.obj.rules, tier=ctx.obj.tier)
         pf = what_if(pf, ctx.obj.prices, ctx.obj.shocks, price_label="--price", shock_label="--shock")
         result = compute(pf)
     except InputError as e:
@@ -329,6 +333,12 @@ def switch_cmd(ctx, portfolio, as_json, to):
 @click.option("--brackets", "brackets", metavar="FILE", help="Saved body of GET /fapi/v1/leverageBracket.")
 @click.option("--mode", "mode", metavar="FILE", help="Saved body of GET /fapi/v1/multiAssetsMargin.")
 @click.option(
+    "--exchange-info",
+    "exchange_info",
+    metavar="FILE",
+    help="Saved body of GET /fapi/v1/exchangeInfo (thresholds, fees).",
+)
+@click.option(
     "--live",
     is_flag=True,
     help="Fetch the five responses from Binance (MAMCLI_API_KEY and MAMCLI_API_SECRET from the environment).",
@@ -346,7 +356,7 @@ def switch_cmd(ctx, portfolio, as_json, to):
 )
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 @click.pass_context
-def import_cmd(ctx, account, positions, index, brackets, mode, live, base_url, output, force):
+def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, live, base_url, output, force):
     """Turn Binance API responses into a portfolio file (written atomically, never over a file without --force).
 
     A global --price ASSET=VALUE supplies or replaces an asset's price.
@@ -358,6 +368,7 @@ def import_cmd(ctx, account, positions, index, brackets, mode, live, base_url, o
     from mamcli.valuation import account as value_of
 
     files = {"account": account, "positions": positions, "index": index, "brackets": brackets, "mode": mode}
+    files["exchange_info"] = exchange_info
     try:
         if ctx.obj.shocks:
             raise InputError(["import: --shock changes an account, it does not describe one; use --price"])
@@ -375,8 +386,8 @@ def import_cmd(ctx, account, positions, index, brackets, mode, live, base_url, o
                 if path:
                     payloads.add(kind, path, importer.read_json(path))
         doc, totals = importer.build(payloads, dict(ctx.obj.prices))
-        text = importer.to_toml(doc)
-        pf = load_text(text, "<imported portfolio>", rules=ctx.obj.rules)
+        text = importer.to_toml(doc, totals["notes"])
+        pf = load_text(text, "<imported portfolio>", rules=ctx.obj.rules, tier=ctx.obj.tier)
         acct = value_of(pf)
         write_text(output, text, force=force)
     except InputError as e:
@@ -443,13 +454,8 @@ def check_cmd(ctx, portfolio, warning, critical):
 
     try:
         w, c = nagios.Range(warning), nagios.Range(critical)
-        pf = engine.what_if(
-            load_portfolio(portfolio, rules=ctx.obj.rules),
-            ctx.obj.prices,
-            ctx.obj.shocks,
-            price_label="--price",
-            shock_label="--shock",
-        )
+        pf = load_portfolio(portfolio, rules=ctx.obj.rules, tier=ctx.obj.tier)
+        pf = engine.what_if(pf, ctx.obj.prices, ctx.obj.shocks, price_label="--price", shock_label="--shock")
         code, line = nagios.status_line(account(pf), w, c)
     except InputError as e:
         raise MonitoringUnknown("; ".join(e.problems)) from None

@@ -8,7 +8,13 @@ Endpoints (field names as Binance documents them; every number arrives as a stri
 - GET /fapi/v1/assetIndex: symbol (BTCUSD → BTC), index, bidBuffer, askBuffer, autoExchangeBidBuffer,
   autoExchangeAskBuffer;
 - GET /fapi/v1/leverageBracket: symbol, brackets[] notionalFloor, notionalCap, maintMarginRatio, cum;
-- GET /fapi/v1/multiAssetsMargin: {"multiAssetsMargin": true}.
+- GET /fapi/v1/multiAssetsMargin: {"multiAssetsMargin": true};
+- GET /fapi/v1/exchangeInfo: assets[] asset, autoAssetExchange (the auto-exchange threshold in asset units,
+  a string such as "-0.10", or null), symbols[] symbol, liquidationFee (a string such as "0.012500"), as
+  Binance's API documentation shows them (USDⓈ-M Futures, Exchange Information).
+Without a positionRisk payload, the account payload's own position rows are used: v2 rows carry notional,
+positionAmt, entryPrice, leverage, isolated and isolatedWallet (mark = notional / positionAmt); v3 rows carry
+fewer (no entryPrice: entry = mark - unrealizedProfit / positionAmt; no leverage: mamcli's default, named).
 Every problem is collected and reported at once, each naming the file and the field.
 """
 
@@ -18,6 +24,26 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from mamcli.model import InputError
 from mamcli.numbers import ZERO, D, NumberError
+
+CREDITS = "BNFCR"  # Binance Credits (EEA users): its presence means Credits mode (SPEC §10)
+TOLERANCE = Decimal("0.00000001")  # one unit in the 8th decimal: Binance rounds its figures to 8 places
+# Account figures returned for the agreement check (GET /fapi/v2/account; v3 has the same names).
+TOTAL_FIELDS = ("totalMarginBalance", "totalMaintMargin", "totalInitialMargin", "availableBalance")
+ASSET_FIELDS = ("walletBalance", "marginBalance", "maintMargin", "initialMargin", "availableBalance")
+
+
+def plain(d: Decimal, places: int | None = 8) -> str:
+    """A Decimal in plain notation, never with an exponent: 0.00000000, not 0E-8; -1234.5 stays -1234.5 when
+    places is None, else it is rounded half-up to that many decimals (Binance's own rounding)."""
+    if places is not None:
+        d = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    text = format(d, "f")
+    return "0" + text[2:] if text.startswith("-0") and d == 0 else text
+
+
+def agrees(ours: Decimal, theirs: Decimal, tolerance: Decimal = TOLERANCE) -> bool:
+    """Whether our figure and Binance's agree to within one unit in the 8th decimal (inclusive)."""
+    return abs(ours - theirs) <= tolerance
 
 
 class Payloads:
@@ -93,15 +119,22 @@ def _rows(c: _Collector, label: str, body, endpoint: str, field: str | None = No
 
 
 def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple[dict, dict]:
-    """(portfolio dict ready for tomli-w, totals the account payload reports) or InputError."""
+    """(portfolio dict ready for tomli-w, report) or InputError.
+
+    The report holds what the account payload says, for the agreement check: each of TOTAL_FIELDS present
+    (Decimal), "assets" (asset -> {field of ASSET_FIELDS: Decimal}) and "notes" (lines for the file's header:
+    what the payloads did not say and what was derived or assumed instead).
+    """
     prices = dict(prices or {})
     c = _Collector()
+    notes: list[str] = []
     acc_label, account = payloads.get("account")
     if account is None:
         raise InputError(["import: --account is required (the saved body of GET /fapi/v2/account)"])
 
     # balances
     balances: dict[str, Decimal] = {}
+    credits_seen = False
     for i, row in enumerate(_rows(c, acc_label, account, "GET /fapi/v2/account", "assets")):
         name = row.get("asset") if isinstance(row, dict) else None
         if not isinstance(name, str):
@@ -111,6 +144,8 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         value = c.number(acc_label, f"assets[{i}]", row, field)
         if value is not None:
             balances[name] = value
+            if name == CREDITS and (value != 0 or _nonzero(row.get("marginBalance"))):
+                credits_seen = True
 
     # mode
     mode = None
@@ -134,19 +169,22 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
             ):
                 acc_positions[(row["symbol"], row.get("positionSide", "BOTH"))] = row
 
-    # positions
+    if mode is None:
+        notes.append(
+            "account.mode: the account payload has no multiAssetsMargin (v3) and no --mode was given, so the "
+            "mode is mamcli's default (multi-asset, named in assumptions); set it if the account is single-asset"
+        )
+
+    # positions: from positionRisk, else the account payload's own rows
     positions = []
     pos_label, pos_body = payloads.get("positions")
-    if pos_body is None:
-        open_rows = [r for r in acc_positions.values() if _nonzero(r.get("positionAmt"))]
-        if open_rows:
-            c.add(
-                acc_label,
-                "positions",
-                "the account has open positions; give --positions (the saved body "
-                "of GET /fapi/v2/positionRisk) for their marks",
-            )
-    for i, row in enumerate(_rows(c, pos_label, pos_body, "GET /fapi/v2/positionRisk") if pos_body is not None else []):
+    rows_in = []
+    if pos_body is not None:
+        rows_in = _rows(c, pos_label, pos_body, "GET /fapi/v2/positionRisk")
+    else:
+        pos_label = acc_label
+        rows_in = _account_position_rows(c, acc_label, acc_positions, notes)
+    for i, row in enumerate(rows_in):
         key = f"[{i}]"
         if not isinstance(row, dict):
             c.add(pos_label, key, "not an object")
@@ -176,6 +214,8 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         out = {"symbol": symbol, "side": side, "quantity": abs(amount), "entry_price": entry, "mark_price": mark}
         if isinstance(row.get("marginAsset"), str):
             out["margin_asset"] = row["marginAsset"]
+            if row["marginAsset"] == CREDITS:
+                credits_seen = True
         acc_row = acc_positions.get((symbol, side_field), {})
         leverage = c.number(pos_label, key, row, "leverage", required=False)
         if leverage is None:
@@ -264,7 +304,10 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         fields = dict(index.get(name, {}))
         if name in prices:
             fields["price"] = prices.pop(name)
-        if fields.get("price") is None:
+        if name == CREDITS and fields.get("price") is None:
+            fields.pop("price", None)  # the loader values Credits at 1 USD and names it
+            notes.append(f"{CREDITS}: no {CREDITS}USD row in the asset index; mamcli values Credits at 1 USD")
+        elif fields.get("price") is None:
             c.add(
                 idx_label or "import",
                 name,
@@ -274,24 +317,132 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         assets[name] = {"balance": balances.get(name, ZERO), **fields}
     for name in prices:
         c.add("--price", name, "not an asset of the imported account")
+    info = _exchange_info(c, payloads, list(assets), [p["symbol"] for p in positions])
     if c.problems:
         raise InputError(c.problems)
 
     doc: dict = {"account": {}}
     if mode is not None:
         doc["account"]["mode"] = "multi-asset" if mode else "single-asset"
+    if credits_seen or CREDITS in assets:
+        doc["account"]["credits"] = True
     doc["assets"] = {n: {k: _tidy(v) for k, v in f.items()} for n, f in assets.items()}
     if positions:
         doc["positions"] = [{k: _tidy(v) if isinstance(v, Decimal) else v for k, v in p.items()} for p in positions]
     if brackets:
         doc["brackets"] = {s: [{k: _tidy(v) for k, v in b.items()} for b in t] for s, t in brackets.items()}
-    totals = {}
-    if isinstance(account, dict):
-        for field in ("totalMarginBalance", "totalMaintMargin"):
-            value = c.number(acc_label, "", account, field, required=False)
+    if info:
+        doc["exchange_info"] = info
+    return doc, _report(c, acc_label, account, notes)
+
+
+def _report(c: _Collector, label: str, account: object, notes: list[str]) -> dict:
+    """What the account payload reports, for the agreement check (a malformed figure is left out)."""
+    report: dict = {"assets": {}, "notes": notes}
+    if not isinstance(account, dict):
+        return report
+    for field in TOTAL_FIELDS:
+        value = c.number(label, "", account, field, required=False)
+        if value is not None:
+            report[field] = value
+    rows = account.get("assets")
+    for i, row in enumerate(rows if isinstance(rows, list) else []):
+        if not isinstance(row, dict) or not isinstance(row.get("asset"), str):
+            continue
+        figures = {}
+        for field in ASSET_FIELDS:
+            value = c.number(label, f"assets[{i}]", row, field, required=False)
             if value is not None:
-                totals[field] = value
-    return doc, totals
+                figures[field] = value
+        report["assets"][row["asset"]] = figures
+    return report
+
+
+def _account_position_rows(c: _Collector, label: str, acc_positions: dict, notes: list[str]) -> list[dict]:
+    """positionRisk-like rows made from the account payload's own position rows (open ones only).
+
+    v2 rows: mark = notional / positionAmt. v3 rows have no entryPrice: entry = mark - unrealizedProfit /
+    positionAmt (from uPnL = amount x (mark - entry)); no leverage: left to mamcli's default (named).
+    """
+    out = []
+    derived_entry = []
+    for (symbol, side), row in acc_positions.items():
+        if not _nonzero(row.get("positionAmt")):
+            continue
+        key = f"positions({symbol})"
+        amount = c.number(label, key, row, "positionAmt")
+        notional = c.number(label, key, row, "notional")
+        if amount is None or notional is None:
+            continue
+        mark = abs(notional) / abs(amount)
+        made = {"symbol": symbol, "positionSide": side, "positionAmt": amount, "markPrice": mark}
+        entry = c.number(label, key, row, "entryPrice", required=False)
+        if entry is None:
+            upnl = c.number(label, key, row, "unrealizedProfit")
+            if upnl is None:
+                continue
+            entry = mark - upnl / amount
+            derived_entry.append(symbol)
+        made["entryPrice"] = entry
+        for field in ("leverage", "isolatedWallet", "marginAsset"):
+            if field in row:
+                made[field] = row[field]
+        isolated = row.get("isolated")
+        if isinstance(isolated, bool):
+            made["marginType"] = "isolated" if isolated else "cross"
+        elif _nonzero(row.get("isolatedWallet")):
+            made["marginType"] = "isolated"
+        out.append(made)
+    if out:
+        notes.append("positions: from the account payload's own rows (no --positions): mark = notional / positionAmt")
+    if derived_entry:
+        notes.append(
+            f"entry prices of {', '.join(derived_entry)}: not in the account rows (v3); "
+            "derived as mark - unrealizedProfit / positionAmt"
+        )
+    return out
+
+
+def _exchange_info(c: _Collector, payloads: Payloads, assets: list[str], symbols: list[str]) -> dict:
+    """[exchange_info] of the portfolio from a saved GET /fapi/v1/exchangeInfo: the thresholds of the
+    portfolio's assets and the liquidation fees of its positions' symbols."""
+    label, body = payloads.get("exchange_info")
+    if body is None:
+        return {}
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("assets"), list)
+        or not isinstance(body.get("symbols"), list)
+    ):
+        c.add(label, "", "does not look like GET /fapi/v1/exchangeInfo (expected 'assets' and 'symbols' lists)")
+        return {}
+    wanted_assets, wanted_symbols = set(assets), set(symbols)
+    thresholds = {}
+    for i, row in enumerate(body["assets"]):
+        name = row.get("asset") if isinstance(row, dict) else None
+        if name not in wanted_assets or row.get("autoAssetExchange") is None:
+            continue  # null: Binance sets no threshold for that asset
+        value = c.number(label, f"assets[{i}]({name})", row, "autoAssetExchange")
+        if value is not None and value > 0:
+            c.add(label, f"assets[{i}]({name}).autoAssetExchange", f"expected 0 or a negative threshold, got {value}")
+        elif value is not None:
+            thresholds[name] = _tidy(value)
+    fees = {}
+    for i, row in enumerate(body["symbols"]):
+        symbol = row.get("symbol") if isinstance(row, dict) else None
+        if symbol not in wanted_symbols or "liquidationFee" not in row:
+            continue
+        value = c.number(label, f"symbols[{i}]({symbol})", row, "liquidationFee")
+        if value is not None and not ZERO <= value < 1:
+            c.add(label, f"symbols[{i}]({symbol}).liquidationFee", f"expected a fraction below 1, got {value}")
+        elif value is not None:
+            fees[symbol] = _tidy(value)
+    info: dict = {"source": f"GET /fapi/v1/exchangeInfo ({label})"}
+    if thresholds:
+        info["thresholds"] = thresholds
+    if fees:
+        info["liquidation_fee"] = fees
+    return info if len(info) > 1 else {}
 
 
 def _nonzero(text) -> bool:
@@ -308,7 +459,8 @@ HEADER = """\
 """
 
 
-def to_toml(doc: dict) -> str:
+def to_toml(doc: dict, notes: list[str] | tuple[str, ...] = ()) -> str:
     import tomli_w
 
-    return HEADER + "\n" + tomli_w.dumps(doc)
+    extra = "".join(f"# {line}\n" for line in notes)
+    return HEADER + extra + "\n" + tomli_w.dumps(doc)

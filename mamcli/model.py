@@ -198,6 +198,7 @@ class Position(Record):
     maint_margin_rate: Decimal | None
     maint_amount: Decimal
     brackets: tuple[Bracket, ...] = ()
+    liquidation_fee: Decimal | None = None  # clearance fee rate (exchangeInfo liquidationFee); None: unknown
 
     @property
     def side_name(self) -> str:
@@ -255,6 +256,13 @@ class Rules(Record):
     red: Decimal  # band red above this ratio (exclusive)
     contracts: frozenset[str]
     assets: dict[str, dict[str, Decimal]]  # asset -> {haircut, ask_buffer, autoexchange_haircut, ...}
+    stable: frozenset[str]  # USD-pegged assets (stable = true): no liquidation shock, not "non-stable"
+    stand_ins: frozenset[str]  # assets whose profile values are stand-ins (stand_in = true)
+    liquidation_fees: dict[str, Decimal]  # symbol -> clearance fee rate (exchangeInfo liquidationFee)
+    default_liquidation_fee: Decimal | None  # for symbols not listed; None: the profile has none
+    brackets: dict[str, tuple[Bracket, ...]]  # shipped snapshot, used when a position has no rate/table
+    brackets_as_of: str | None  # ISO date of the snapshot
+    brackets_source: str  # where the snapshot came from
 
     def tier(self, name: str) -> Tier | None:
         return next((t for t in self.tiers if t.name == name), None)
@@ -269,6 +277,7 @@ class Portfolio(Record):
     assets: dict[str, Asset]
     positions: tuple[Position, ...]
     assumptions: tuple[str, ...] = ()
+    credits: bool = False  # Credits mode (EEA, BNFCR): [account] credits = true or BNFCR held
 
     @property
     def multi(self) -> bool:

@@ -16,12 +16,15 @@ from mamcli.model import MODES, MULTI, Asset, Bracket, InputError, Portfolio, Po
 from mamcli.numbers import ONE, ZERO, D, NumberError
 
 RULES_DIR = os.path.join(os.path.dirname(__file__), "rules")
-SHIPPED_RULES = ("seed", "binance-2025")
+SHIPPED_RULES = ("binance", "seed")
+RULE_ALIASES = {"binance-2025": "binance"}  # former names still accepted
+DEFAULT_RULES = "binance"
 DEFAULT_LEVERAGE = Decimal(20)
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
-TOP_KEYS = ("account", "assets", "positions", "brackets")
-ACCOUNT_KEYS = ("mode", "tier", "open_orders", "rules")
+TOP_KEYS = ("account", "assets", "positions", "brackets", "exchange_info")
+ACCOUNT_KEYS = ("mode", "tier", "open_orders", "rules", "credits")
+EXCHANGE_INFO_KEYS = ("thresholds", "liquidation_fee", "source")
 ASSET_KEYS = ("balance", "price", "haircut", "ask_buffer", "autoexchange_haircut", "autoexchange_ask_buffer")
 BUFFER_KEYS = ASSET_KEYS[2:]
 POSITION_KEYS = (
@@ -39,7 +42,20 @@ POSITION_KEYS = (
     "maint_amount",
 )
 BRACKET_KEYS = ("floor", "cap", "mmr", "cum")
-RULES_KEYS = ("name", "description", "ltv_trigger", "contracts", "bands", "tiers", "assets")
+RULES_KEYS = (
+    "name",
+    "description",
+    "ltv_trigger",
+    "contracts",
+    "bands",
+    "tiers",
+    "assets",
+    "liquidation_fee",
+    "brackets",
+)
+RULES_ASSET_KEYS = (*BUFFER_KEYS, "stable", "stand_in")
+BRACKETS_META = ("as_of", "source")  # the other keys of a profile's [brackets] are symbols
+CREDITS = "BNFCR"  # Binance's Credits asset (EEA users, SPEC §10)
 CONTRACTS = ("perpetual", "delivery")
 _WORDS = {
     "haircut": "haircut",
@@ -204,7 +220,8 @@ def non_positive(d):
 
 
 def resolve_rules(name_or_path: str, base_dir: str | None, where: str) -> tuple[str, str]:
-    """(path, label) of a rules profile given by shipped name or by path."""
+    """(path, label) of a rules profile given by shipped name (or a former name) or by path."""
+    name_or_path = RULE_ALIASES.get(name_or_path, name_or_path)
     if name_or_path in SHIPPED_RULES:
         return os.path.join(RULES_DIR, f"{name_or_path}.toml"), f"rules profile {name_or_path}"
     looks_like_path = name_or_path.endswith(".toml") or os.sep in name_or_path or "/" in name_or_path
@@ -256,17 +273,31 @@ def load_rules(path: str, label: str) -> Rules:
         usd = _number(p, key, t, "threshold_usd", check=non_positive)
         units = {}
         for asset in _table(p, f"{key}.thresholds", t.get("thresholds")):
+            if not ASSET_NAME.match(str(asset)):
+                p.add(f"{key}.thresholds.{_safe(asset)}", "an asset name is upper-case letters and digits, such as BTC")
+                continue
             d = _number(p, f"{key}.thresholds", t["thresholds"], asset, check=non_positive)
             if d is not None:
                 units[asset] = d
         if tname:
             tiers.append(Tier(tname, usd, units))
+    names = [t.name for t in tiers]
+    for n in sorted({n for n in names if names.count(n) > 1}):
+        p.add("tiers", f"tier {_safe(n)!r} is listed more than once")
     assets = {}
+    stable = set()
+    stand_ins = set()
     for asset, fields in _table(p, "assets", doc.get("assets")).items():
         key = f"assets.{_safe(asset)}"
         fields = _table(p, key, fields)
-        _unknown_keys(p, f"{key}.", fields, BUFFER_KEYS)
+        _unknown_keys(p, f"{key}.", fields, RULES_ASSET_KEYS)
         assets[asset] = {k: v for k in BUFFER_KEYS if (v := _number(p, key, fields, k, check=fraction)) is not None}
+        if _flag(p, key, fields, "stable"):
+            stable.add(asset)
+        if _flag(p, key, fields, "stand_in"):
+            stand_ins.add(asset)
+    fees, default_fee = _load_fees(p, "liquidation_fee", doc.get("liquidation_fee"), "default")
+    brackets, as_of, source = _load_rules_brackets(p, doc)
     p.check()
     return Rules(
         name=name,
@@ -277,24 +308,93 @@ def load_rules(path: str, label: str) -> Rules:
         red=red,
         contracts=frozenset(contracts),
         assets=assets,
+        stable=frozenset(stable),
+        stand_ins=frozenset(stand_ins),
+        liquidation_fees=fees,
+        default_liquidation_fee=default_fee,
+        brackets=brackets,
+        brackets_as_of=as_of,
+        brackets_source=source,
     )
+
+
+def _flag(p: Problems, key: str, table: dict, name: str) -> bool:
+    """A true/false key (absent: false)."""
+    value = table.get(name, False)
+    if not isinstance(value, bool):
+        p.add(f"{key}.{name}", f"must be true or false (got {_safe(str(value))})")
+        return False
+    return value
+
+
+def _load_fees(
+    p: Problems, key: str, raw: object, default_key: str | None
+) -> tuple[dict[str, Decimal], Decimal | None]:
+    """Per-symbol liquidation fee rates (exchangeInfo liquidationFee) and the optional default."""
+    fees: dict[str, Decimal] = {}
+    default = None
+    table = _table(p, key, raw)
+    for symbol in table:
+        if symbol == default_key:
+            default = _number(p, key, table, symbol, check=fraction)
+            continue
+        if not SYMBOL_NAME.match(str(symbol)):
+            p.add(
+                f"{key}.{_safe(symbol)}",
+                "not a futures symbol such as BTCUSDT" + (f" (or {default_key!r})" if default_key else ""),
+            )
+            continue
+        d = _number(p, key, table, symbol, check=fraction)
+        if d is not None:
+            fees[symbol] = d
+    return fees, default
+
+
+def _load_rules_brackets(p: Problems, doc: dict) -> tuple[dict[str, tuple[Bracket, ...]], str | None, str]:
+    """A profile's [brackets] snapshot: as_of (a date), source (text) and one table per symbol."""
+    raw = _table(p, "brackets", doc.get("brackets"))
+    if not raw:
+        return {}, None, ""
+    as_of = raw.get("as_of")
+    if as_of is None:
+        p.add("brackets.as_of", "is required: the date of the snapshot, such as 2024-10-24")
+    elif isinstance(as_of, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of):
+        pass
+    elif hasattr(as_of, "isoformat") and not hasattr(as_of, "hour"):
+        as_of = as_of.isoformat()
+    else:
+        p.add("brackets.as_of", f"must be a date such as 2024-10-24 (got {_safe(str(as_of))})")
+        as_of = None
+    source = raw.get("source", "")
+    if not isinstance(source, str):
+        p.add("brackets.source", "must be text in quotes")
+        source = ""
+    tables = _load_brackets(p, {"brackets": {k: v for k, v in raw.items() if k not in BRACKETS_META}})
+    for symbol in list(tables):
+        if not SYMBOL_NAME.match(str(symbol)):
+            p.add(f"brackets.{_safe(symbol)}", "not a futures symbol such as BTCUSDT (or as_of, source)")
+            del tables[symbol]
+    return tables, as_of, source
 
 
 # ---------------------------------------------------------------------------------------------- portfolio
 
 
-def load_portfolio(path: str, rules: str | None = None) -> Portfolio:
-    """Read and validate a portfolio file; `rules` (from --rules) wins over [account] rules."""
+def load_portfolio(path: str, rules: str | None = None, tier: str | None = None) -> Portfolio:
+    """Read and validate a portfolio file; `rules` and `tier` (from --rules, --tier) win over [account]."""
     label = "<stdin>" if path == "-" else path
-    return build_portfolio(read_toml(path, label), label, None if path == "-" else os.path.dirname(path), rules)
+    folder = None if path == "-" else os.path.dirname(path)
+    return build_portfolio(read_toml(path, label), label, folder, rules, tier)
 
 
-def load_text(text: str, label: str, rules: str | None = None) -> Portfolio:
+def load_text(text: str, label: str, rules: str | None = None, tier: str | None = None) -> Portfolio:
     """Validate a portfolio given as TOML text (what `mamcli import` is about to write)."""
-    return build_portfolio(parse_toml(text.encode("utf-8"), label), label, None, rules)
+    return build_portfolio(parse_toml(text.encode("utf-8"), label), label, None, rules, tier)
 
 
-def build_portfolio(doc: dict, label: str, folder: str | None, rules: str | None) -> Portfolio:
+def build_portfolio(
+    doc: dict, label: str, folder: str | None, rules: str | None, tier_arg: str | None = None
+) -> Portfolio:
     p = Problems(label)
     assumptions: list[str] = []
     _unknown_keys(p, "", doc, TOP_KEYS)
@@ -310,7 +410,9 @@ def build_portfolio(doc: dict, label: str, folder: str | None, rules: str | None
         rules_arg = _text(p, "account", account, "rules")
         base_dir = folder
         where = f"{label}: account.rules"
-    rules_arg = rules_arg or "seed"
+    if not rules_arg:
+        rules_arg = DEFAULT_RULES
+        assumptions.append(f"rules not given: {DEFAULT_RULES} (the default profile)")
     rules_path, rules_label = resolve_rules(rules_arg, base_dir, where)
     profile = load_rules(rules_path, rules_label)
 
@@ -319,14 +421,8 @@ def build_portfolio(doc: dict, label: str, folder: str | None, rules: str | None
         assumptions.append("mode not given: multi-asset (SPEC default)")
     mode = mode or MULTI
 
-    tier_name = _text(p, "account", account, "tier")
-    tier = profile.tier(tier_name) if tier_name else profile.tiers[0]
-    if tier_name and tier is None:
-        names = [t.name for t in profile.tiers]
-        p.add("account.tier", f"unknown tier {_safe(tier_name)!r} for rules {profile.name}{_suggest(tier_name, names)}")
-        tier = profile.tiers[0]
-    if tier_name is None and "tier" not in account:
-        assumptions.append(f"tier not given: {tier.name} (first tier of rules {profile.name})")
+    tier = _pick_tier(p, account, profile, tier_arg, assumptions)
+    credits = _flag(p, "account", account, "credits")
 
     open_orders = 0
     if "open_orders" in account:
@@ -339,9 +435,20 @@ def build_portfolio(doc: dict, label: str, folder: str | None, rules: str | None
         assumptions.append("open_orders not given: no open orders assumed")
 
     assets = _load_assets(p, doc, profile, assumptions)
-    brackets = _load_brackets(p, doc)
+    if not credits and CREDITS in assets:
+        credits = "credits" not in account  # an explicit credits = false stands
+        if credits:
+            assumptions.append(f"credits mode: the account holds {CREDITS} (Binance Credits, SPEC §10)")
+    info_thresholds, info_fees = _load_exchange_info(p, doc)
+    if info_thresholds:
+        tier = tier._replace(thresholds={**tier.thresholds, **info_thresholds})
+        listed = ", ".join(f"{a} {v}" for a, v in info_thresholds.items())
+        assumptions.append(f"auto-exchange thresholds from exchangeInfo (autoAssetExchange): {listed}")
+    own_brackets = _load_brackets(p, doc)
+    brackets = {**profile.brackets, **own_brackets} if profile.brackets else own_brackets
     declared = [a for a in _table(Problems(label), "assets", doc.get("assets")) if isinstance(a, str)]
     positions = _load_positions(p, doc, declared, brackets, mode, assumptions)
+    positions = _resolve_snapshot_and_fees(positions, own_brackets, info_fees, profile, assumptions)
     p.check()
     return Portfolio(
         source=label,
@@ -352,7 +459,106 @@ def build_portfolio(doc: dict, label: str, folder: str | None, rules: str | None
         assets=assets,
         positions=tuple(positions),
         assumptions=tuple(assumptions),
+        credits=credits,
     )
+
+
+def _pick_tier(p: Problems, account: dict, profile: Rules, tier_arg: str | None, assumptions: list[str]) -> Tier:
+    """--tier, else [account] tier, else the profile's first tier (named in assumptions)."""
+    names = [t.name for t in profile.tiers]
+    if tier_arg is not None:
+        tier = profile.tier(tier_arg)
+        if tier is None:
+            raise InputError(
+                [f"--tier: unknown tier {_safe(tier_arg)!r} for rules {profile.name}{_suggest(tier_arg, names)}"]
+            )
+        _text(p, "account", account, "tier")  # still checked: a wrong type is reported
+        return tier
+    tier_name = _text(p, "account", account, "tier")
+    if tier_name:
+        tier = profile.tier(tier_name)
+        if tier is not None:
+            return tier
+        p.add(
+            "account.tier",
+            f"unknown tier {_safe(tier_name)!r} for rules {profile.name}{_suggest(tier_name, names)}"
+            " (or choose the tier with --tier NAME)",
+        )
+        return profile.tiers[0]
+    if "tier" not in account:
+        assumptions.append(f"tier not given: {profile.tiers[0].name} (first tier of rules {profile.name})")
+    return profile.tiers[0]
+
+
+def _load_exchange_info(p: Problems, doc: dict) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+    """[exchange_info]: figures from a saved GET /fapi/v1/exchangeInfo (written by `mamcli import
+    --exchange-info`): thresholds (asset -> autoAssetExchange, asset units) and liquidation_fee (symbol ->
+    liquidationFee). They override the rules profile."""
+    raw = _table(p, "exchange_info", doc.get("exchange_info"))
+    _unknown_keys(p, "exchange_info.", raw, EXCHANGE_INFO_KEYS)
+    if "source" in raw and not isinstance(raw["source"], str):
+        p.add("exchange_info.source", "must be text in quotes")
+    thresholds: dict[str, Decimal] = {}
+    table = _table(p, "exchange_info.thresholds", raw.get("thresholds"))
+    for asset in table:
+        if not ASSET_NAME.match(str(asset)):
+            p.add(f"exchange_info.thresholds.{_safe(asset)}", "an asset name is upper-case letters and digits")
+            continue
+        d = _number(p, "exchange_info.thresholds", table, asset, check=non_positive)
+        if d is not None:
+            thresholds[asset] = d
+    fees, _ = _load_fees(p, "exchange_info.liquidation_fee", raw.get("liquidation_fee"), None)
+    return thresholds, fees
+
+
+def _resolve_snapshot_and_fees(
+    positions: list[Position],
+    own_brackets: dict[str, tuple[Bracket, ...]],
+    info_fees: dict[str, Decimal],
+    profile: Rules,
+    assumptions: list[str],
+) -> list[Position]:
+    """Name the positions that rest on the profile's bracket snapshot; give each its liquidation fee
+    (exchangeInfo first, then the profile's per-symbol rate, then its default, named)."""
+    from_snapshot: dict[str, None] = {}  # ordered sets
+    defaulted: dict[str, None] = {}
+    from_info: dict[str, None] = {}
+    out = []
+    for pos in positions:
+        symbol = pos.symbol
+        if pos.maint_margin_rate is None and symbol not in own_brackets and symbol in profile.brackets:
+            from_snapshot[symbol] = None
+        if symbol in info_fees:
+            fee = info_fees[symbol]
+            from_info[symbol] = None
+        elif symbol in profile.liquidation_fees:
+            fee = profile.liquidation_fees[symbol]
+        else:
+            fee = profile.default_liquidation_fee
+            if fee is not None:
+                defaulted[symbol] = None
+        out.append(pos if fee is None else pos._replace(liquidation_fee=fee))
+    if from_snapshot:
+        assumptions.append(
+            f"maintenance brackets for {_listing(from_snapshot)} from the snapshot of rules {profile.name} "
+            f"as of {profile.brackets_as_of} ({profile.brackets_source or 'no source given'}); "
+            "import --brackets gives today's"
+        )
+    if from_info:
+        assumptions.append(f"liquidation fee of {_listing(from_info)} from exchangeInfo (liquidationFee)")
+    if defaulted:
+        assumptions.append(
+            f"liquidation fee of {_listing(defaulted)}: {profile.default_liquidation_fee}, the default of rules "
+            f"{profile.name} (a stand-in; exchangeInfo liquidationFee gives the symbol's own)"
+        )
+    return out
+
+
+def _listing(symbols: dict[str, None], most: int = 8) -> str:
+    names = list(symbols)
+    if len(names) <= most:
+        return ", ".join(names)
+    return f"{', '.join(names[:most])} and {len(names) - most} more"
 
 
 def _load_assets(p: Problems, doc: dict, profile: Rules, assumptions: list[str]) -> dict[str, Asset]:
@@ -372,7 +578,10 @@ def _load_assets(p: Problems, doc: dict, profile: Rules, assumptions: list[str])
             continue
         _unknown_keys(p, f"{key}.", fields, ASSET_KEYS)
         balance = _number(p, key, fields, "balance", required=True)
-        price = _number(p, key, fields, "price", required=True, check=positive)
+        price = _number(p, key, fields, "price", required=name != CREDITS, check=positive)
+        if name == CREDITS and "price" not in fields:
+            price = ONE
+            assumptions.append(f"{CREDITS}: no price given: 1 USD (Binance Credits; no {CREDITS}USD index row)")
         own = {k: _number(p, key, fields, k, check=fraction) for k in BUFFER_KEYS if k in fields}
         if any(k in fields and own.get(k) is None for k in BUFFER_KEYS):
             continue  # already reported
@@ -406,7 +615,10 @@ def _load_assets(p: Problems, doc: dict, profile: Rules, assumptions: list[str])
         if ask_buffer is None or ae_ask is None:
             defaulted_ask = True
         if used:
-            from_profile.append(f"{name}: {', '.join(used)} from rules {profile.name}")
+            stand_in = " (stand-ins; Binance publishes today's in its assetIndex)"
+            from_profile.append(
+                f"{name}: {', '.join(used)} from rules {profile.name}{stand_in if name in profile.stand_ins else ''}"
+            )
         if balance is None or price is None:
             continue
         assets[name] = Asset(

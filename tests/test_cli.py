@@ -163,9 +163,12 @@ def test_autoexchange_what_if_table():
 
 
 def test_rules_option_changes_the_verdict():
-    r = invoke("--rules", "binance-2025", "autoexchange", sample("usdc-deficit.toml"), "--json")
+    r = invoke("--rules", "seed", "--tier", "general", "autoexchange", sample("usdc-deficit.toml"), "--json")
     doc = json.loads(r.stdout)
-    assert r.exit_code == 1 and doc["rules"] == "binance-2025" and doc["tier"] == "regular"
+    assert r.exit_code == 0 and doc["rules"] == "seed" and doc["tier"] == "general"  # -9,500 × 0.9998 > -10,000
+    r = invoke("--rules", "binance-2025", "--tier", "regular", "autoexchange", sample("usdc-deficit.toml"), "--json")
+    doc = json.loads(r.stdout)
+    assert r.exit_code == 1 and doc["rules"] == "binance" and doc["tier"] == "regular"  # -9,500 <= -5,000 USDC
 
 
 def test_rules_from_a_user_file(tmp_path):
@@ -235,7 +238,11 @@ BAD = [
     ("price-negative", '[assets.USDT]\nbalance = 1\nprice = -2\n', "assets.USDT.price: must be greater than 0"),
     ("haircut-one", ASSET + "haircut = 1\n", "assets.USDT.haircut: must be at least 0 and below 1 (got 1)"),
     ("haircut-negative", ASSET + "haircut = -0.1\n", "assets.USDT.haircut: must be at least 0 and below 1"),
-    ("no-haircut", '[assets.XRP]\nbalance = 1\nprice = 0.5\n', "assets.XRP: no haircut: rules seed has none for XRP"),
+    (
+        "no-haircut",
+        '[assets.XRP]\nbalance = 1\nprice = 0.5\n',
+        "assets.XRP: no haircut: rules binance has none for XRP",
+    ),
     ("typo", ASSET + "haircutt = 0.1\n", "assets.USDT.haircutt: unknown key (did you mean 'haircut'?)"),
     ("top-typo", ASSET + "[acount]\nmode = 'multi-asset'\n", "acount: unknown key (did you mean 'account'?)"),
     ("bad-asset-name", '[assets.btc]\nbalance = 1\nprice = 1\n', "assets.btc: an asset name is upper-case"),
@@ -263,8 +270,9 @@ BAD = [
     ),
     (
         "no-maintenance",
-        ASSET + POSITION.replace("maint_margin_rate = 0.004\n", ""),
-        "positions[1].maint_margin_rate: BTCUSDT: no maint_margin_rate and no [brackets] table",
+        # ADAUSDT: not in the brackets snapshot of the default profile
+        ASSET + POSITION.replace("maint_margin_rate = 0.004\n", "").replace("BTCUSDT", "ADAUSDT"),
+        "positions[1].maint_margin_rate: ADAUSDT: no maint_margin_rate and no [brackets] table",
     ),
     (
         "beyond-brackets",
@@ -283,7 +291,7 @@ BAD = [
         '[account]\nmode = "portfolio"\n' + ASSET,
         "account.mode: must be one of multi-asset, single-asset, got 'portfolio'",
     ),
-    ("unknown-tier", '[account]\ntier = "gold"\n' + ASSET, "account.tier: unknown tier 'gold' for rules seed"),
+    ("unknown-tier", '[account]\ntier = "gold"\n' + ASSET, "account.tier: unknown tier 'gold' for rules binance"),
     (
         "unknown-rules",
         '[account]\nrules = "seeed"\n' + ASSET,

@@ -74,7 +74,8 @@ def test_hedge_nets_to_plus_200_on_the_wallet(load):
 
 
 def test_autoexchange_seed_5000_usdc_from_btc(load):
-    pf = load("""
+    pf = load(
+        """
         [account]
         tier = "vip"
         [assets.USDC]
@@ -84,7 +85,9 @@ def test_autoexchange_seed_5000_usdc_from_btc(load):
         [assets.BTC]
         balance = 1
         price = 60000
-    """)
+    """,
+        rules="seed",
+    )
     r = engine.autoexchange(pf)
     assert r.triggered and r.triggers[0]._asdict() == {
         "kind": "threshold",
@@ -320,16 +323,17 @@ def test_each_asset_is_judged_alone_against_the_threshold(load):
         balance = 1
         price = 60000
     """
-    r = engine.autoexchange(load(text.format(usdt=-9000)))
+    r = engine.autoexchange(load(text.format(usdt=-9000), rules="seed"))
     assert not r.triggered and r.sales == () and r.deficits == ()
-    r = engine.autoexchange(load(text.format(usdt=-10000)))  # exactly on −10,000 USD: at or below
+    r = engine.autoexchange(load(text.format(usdt=-10000), rules="seed"))  # exactly on −10,000 USD: at or below
     assert [t.asset for t in r.triggers] == ["USDT"]
     assert [d.asset for d in r.deficits] == ["USDT"]  # only the breaching asset is covered
     assert r.balances_after["USDC"] == D(-9000)
 
 
 def test_split_across_two_collateral_assets(load):
-    pf = load("""
+    pf = load(
+        """
         [account]
         tier = "vip"
         [assets.USDC]
@@ -342,7 +346,9 @@ def test_split_across_two_collateral_assets(load):
         [assets.ETH]
         balance = 2
         price = 2000
-    """)
+    """,
+        rules="seed",
+    )
     r = engine.autoexchange(pf)
     btc, eth = r.sales
     # weights 6,000 : 4,000 → proceeds 3,000 and 2,000
@@ -354,7 +360,8 @@ def test_split_across_two_collateral_assets(load):
 
 
 def test_a_source_that_runs_out_passes_its_share_on(load):
-    pf = load("""
+    pf = load(
+        """
         [account]
         tier = "vip"
         [assets.USDT]
@@ -369,7 +376,9 @@ def test_a_source_that_runs_out_passes_its_share_on(load):
         balance = 5000
         price = 1
         autoexchange_haircut = 0
-    """)
+    """,
+        rules="seed",
+    )
     r = engine.autoexchange(pf)
     sales = {s.asset: s for s in r.sales}
     # BNB's share 6,000 × 5,000/10,000 = 3,000 > all it can raise (10 × 250 = 2,500): it sells out
@@ -438,7 +447,7 @@ def test_what_if_shows_the_plan_without_triggering():
 
 
 def test_binance_2025_thresholds_are_in_asset_units():
-    pf = load_portfolio(sample("usdc-deficit.toml"), rules="binance-2025")
+    pf = load_portfolio(sample("usdc-deficit.toml"), rules="binance-2025", tier="regular")
     r = engine.autoexchange(pf)
     assert pf.tier.name == "regular"
     assert r.triggers[0].unit == "USDC" and r.triggers[0].threshold == D(-5000)
@@ -474,7 +483,7 @@ def test_switch_blockers_orders_balances_contracts(load):
         mark_price = 60000
         maint_margin_rate = 0.004
     """
-    r = engine.switch_check(load(text))
+    r = engine.switch_check(load(text, rules="seed"))  # perpetuals only there
     assert [(b.reason, b.binance_code) for b in r.blockers] == [
         ("open_orders", -4170),
         ("negative_balance", -4172),

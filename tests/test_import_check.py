@@ -341,9 +341,9 @@ def test_init_default_path(tmp_path, monkeypatch):
 
 def test_rules_list_and_show():
     r = invoke("rules")
-    assert r.exit_code == 0 and "seed" in r.stdout and "binance-2025" in r.stdout
-    r = invoke("rules", "binance-2025")
-    assert "vip2" in r.stdout and "-10,000 USDT, -10,000 USDC, -0.1 BTC" in r.stdout
+    assert r.exit_code == 0 and "seed" in r.stdout and "binance" in r.stdout
+    r = invoke("rules", "binance-2025")  # the former name of binance
+    assert "vip2" in r.stdout and "-10,000 USDT, -10,000 USDC, -5,000 BNFCR, -0.1 BTC, -5 ETH, -10 BNB" in r.stdout
     doc = json.loads(invoke("rules", "seed", "--json").stdout, parse_float=D)
     assert doc["profiles"][0]["tiers"][1] == {"name": "vip", "threshold_usd": -5000, "thresholds": {}}
     assert invoke("rules", "nope").exit_code == 2
