@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -456,3 +457,69 @@ def test_the_network_modules_stay_off_the_file_path():  # type: ignore[no-untype
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert r.stderr.strip().splitlines()[-1] == "[]"
+
+
+# ------------------------------------------------------------------------------------------ TLS
+
+
+def test_a_tls_handshake_that_never_completes_is_cut_at_the_timeout(raw_server):  # type: ignore[no-untyped-def]
+    base = raw_server(lambda conn: time.sleep(30)).replace("http://", "https://")  # reads the ClientHello, then idles
+    started = time.monotonic()
+    line = one_error_line(invoke("import", "--live", "--base-url", base, "--timeout", "1"))
+    assert line == "mamcli: error: GET /fapi/v2/account: no complete answer within 1 s (--timeout)"
+    assert time.monotonic() - started < 30
+
+
+def tls_server(tmp_path: Path) -> tuple[ThreadingHTTPServer, Path]:
+    """A local https server with a fresh self-signed certificate for 127.0.0.1 (trusted by nobody by default)."""
+    import ssl
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"),
+            *("-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    server.seen = []  # type: ignore[attr-defined]
+    server.answer = recorded  # type: ignore[attr-defined]
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, cert
+
+
+needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+
+
+@needs_openssl
+def test_an_untrusted_certificate_is_refused_and_no_key_is_sent(tmp_path):  # type: ignore[no-untyped-def]
+    server, _ = tls_server(tmp_path)
+    try:
+        base = f"https://127.0.0.1:{server.server_address[1]}"
+        line = one_error_line(invoke("import", "--live", "--base-url", base))
+        assert line == (
+            "mamcli: error: GET /fapi/v2/account: the server's TLS certificate is not trusted (self-signed certificate)"
+        )
+        assert server.seen == []  # type: ignore[attr-defined]  # the handshake failed: no request, no key
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@needs_openssl
+def test_import_live_over_https(tmp_path):  # type: ignore[no-untyped-def]
+    server, cert = tls_server(tmp_path)
+    try:
+        base = f"https://127.0.0.1:{server.server_address[1]}"
+        r = invoke("import", "--live", "--base-url", base, env={**ENV, "SSL_CERT_FILE": str(cert)})
+        assert r.exit_code == 0, r.stderr
+        assert len(server.seen) == 5  # type: ignore[attr-defined]
+        assert server.seen[0][2]["Host"] == f"127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
+    finally:
+        server.shutdown()
+        server.server_close()
