@@ -347,6 +347,12 @@ def switch_cmd(ctx, portfolio, as_json, to):
     "--base-url", default=None, metavar="URL", help="With --live: the API root [default: https://fapi.binance.com]."
 )
 @click.option(
+    "--timeout",
+    default=None,
+    metavar="S",
+    help="With --live: seconds allowed for each request, body included [default: 10].",
+)
+@click.option(
     "-o",
     "--output",
     default="-",
@@ -356,7 +362,7 @@ def switch_cmd(ctx, portfolio, as_json, to):
 )
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 @click.pass_context
-def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, live, base_url, output, force):
+def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, live, base_url, timeout, output, force):
     """Turn Binance API responses into a portfolio file (written atomically, never over a file without --force).
 
     A global --price ASSET=VALUE supplies or replaces an asset's price.
@@ -377,10 +383,12 @@ def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, li
                 raise InputError(["import: --live fetches the responses itself; give no saved files with it"])
             from mamcli import live as live_api
 
-            payloads = live_api.fetch(base_url or live_api.DEFAULT_BASE_URL)
+            payloads = live_api.fetch(
+                base_url or live_api.DEFAULT_BASE_URL, timeout=live_api.TIMEOUT_SECONDS if timeout is None else timeout
+            )
         else:
-            if base_url:
-                raise InputError(["import: --base-url goes with --live"])
+            if base_url or timeout is not None:
+                raise InputError([f"import: {'--base-url' if base_url else '--timeout'} goes with --live"])
             payloads = importer.Payloads()
             for kind, path in files.items():
                 if path:

@@ -60,24 +60,10 @@ class Payloads:
 
 
 def read_json(path: str) -> object:
-    import json
+    """A saved response through the JSON door: size cap, Decimal numbers, no NaN, bounded nesting."""
+    from mamcli.jsonin import read_json_file
 
-    label = path
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except FileNotFoundError:
-        raise InputError([f"{label}: no such file"]) from None
-    except OSError as e:
-        raise InputError([f"{label}: cannot be read ({e.strerror or e})"]) from None
-    try:
-        return json.loads(data.decode("utf-8-sig"), parse_float=Decimal)
-    except UnicodeDecodeError:
-        raise InputError([f"{label}: is not UTF-8 text; expected a saved JSON response"]) from None
-    except json.JSONDecodeError as e:
-        raise InputError([f"{label}: not JSON: {e.msg} (line {e.lineno}, column {e.colno})"]) from None
-    except RecursionError:
-        raise InputError([f"{label}: not JSON: nesting is too deep"]) from None
+    return read_json_file(path, path)
 
 
 class _Collector:

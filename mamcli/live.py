@@ -2,19 +2,22 @@
 
 The key and secret come from MAMCLI_API_KEY and MAMCLI_API_SECRET only; they are never printed, logged or
 written.  Signed requests carry `timestamp` (ms) and `signature`, the hex HMAC-SHA256 of the query string
-under the secret, with the key in the X-MBX-APIKEY header, as Binance documents.
+under the secret, with the key in the X-MBX-APIKEY header, as Binance documents.  Every request goes through
+mamcli.netclient (no redirects, one deadline, capped bodies, the JSON door).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import time
-from urllib.parse import urlencode
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from mamcli.importer import Payloads
 from mamcli.model import InputError
+
+if TYPE_CHECKING:
+    from mamcli.netclient import Client, Reply
 
 DEFAULT_BASE_URL = "https://fapi.binance.com"
 TIMEOUT_SECONDS = 10
@@ -30,7 +33,7 @@ ENDPOINTS = (
 )
 
 
-def credentials(environ=os.environ) -> tuple[str, str]:
+def credentials(environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
     missing = [v for v in ("MAMCLI_API_KEY", "MAMCLI_API_SECRET") if not environ.get(v)]
     if missing:
         raise InputError(
@@ -40,54 +43,37 @@ def credentials(environ=os.environ) -> tuple[str, str]:
 
 
 def sign(query: str, secret: str) -> str:
-    return hmac.new(secret.encode(), query.encode(), hashlib.sha256).hexdigest()
+    from mamcli.netclient import sign as hmac_sign
+
+    return hmac_sign(query, secret)
 
 
-def _get(url: str, key: str, label: str, timeout: float):
-    import json
-    import urllib.error
-    import urllib.request
-    from decimal import Decimal
+def client(
+    base_url: str = DEFAULT_BASE_URL,
+    environ: Mapping[str, str] = os.environ,
+    timeout: float | str = TIMEOUT_SECONDS,
+    clock: Callable[[], float] = time.time,
+) -> Client:
+    """A network client for the account behind MAMCLI_API_KEY/MAMCLI_API_SECRET (SPEC §9's rules built in)."""
+    from mamcli.netclient import Client
 
-    request = urllib.request.Request(url, headers={"X-MBX-APIKEY": key, "User-Agent": "mamcli"})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body = response.read()
-    except urllib.error.HTTPError as e:
-        text = e.read().decode("utf-8", "replace")
-        try:
-            err = json.loads(text)
-            if isinstance(err, dict) and "code" in err:
-                raise InputError([f"{label}: Binance error {err['code']}: {err.get('msg', '')}"]) from None
-        except ValueError:
-            pass
-        raise InputError([f"{label}: HTTP {e.code} {e.reason}"]) from None
-    except TimeoutError:
-        raise InputError([f"{label}: no answer within {timeout:g} s"]) from None
-    except urllib.error.URLError as e:
-        raise InputError([f"{label}: cannot reach the server ({e.reason})"]) from None
-    except OSError as e:
-        raise InputError([f"{label}: network error ({e.strerror or e})"]) from None
-    try:
-        return json.loads(body.decode("utf-8"), parse_float=Decimal)
-    except (UnicodeDecodeError, ValueError):
-        raise InputError([f"{label}: the answer is not JSON"]) from None
+    key, secret = credentials(environ)
+    return Client(base_url, timeout, key, secret, clock=clock, recv_window=RECV_WINDOW)
+
+
+def fetch_replies(api: Client) -> dict[str, tuple[str, Reply]]:
+    """kind → (label, Reply) for the five endpoints; the replies keep their headers (Date, for `as_of`)."""
+    return {kind: (f"GET {path}", api.get(path, signed=signed)) for kind, path, signed in ENDPOINTS}
 
 
 def fetch(
-    base_url: str = DEFAULT_BASE_URL, environ=os.environ, timeout: float = TIMEOUT_SECONDS, clock=time.time
+    base_url: str = DEFAULT_BASE_URL,
+    environ: Mapping[str, str] = os.environ,
+    timeout: float | str = TIMEOUT_SECONDS,
+    clock: Callable[[], float] = time.time,
 ) -> Payloads:
-    key, secret = credentials(environ)
-    base = base_url.rstrip("/")
-    if not base.startswith(("http://", "https://")):
-        raise InputError([f"--base-url: {base_url!r} is not an http(s) URL"])
+    """The five responses `import` needs, as if read from saved files."""
     payloads = Payloads()
-    for kind, path, signed in ENDPOINTS:
-        label = f"GET {path}"
-        query = ""
-        if signed:
-            query = urlencode({"recvWindow": RECV_WINDOW, "timestamp": int(clock() * 1000)})
-            query += "&signature=" + sign(query, secret)
-        url = base + path + ("?" + query if query else "")
-        payloads.add(kind, label, _get(url, key, label, timeout))
+    for kind, (label, reply) in fetch_replies(client(base_url, environ, timeout, clock)).items():
+        payloads.add(kind, label, reply.body)
     return payloads
