@@ -71,11 +71,11 @@ def equity(pf: Portfolio) -> EquityResult:
         available_usd = acct.equity_usd - acct.initial_margin_usd
         available = {name: available_usd / a.ask_rate for name, a in pf.assets.items()}
     else:
-        available = {name: p.equity - p.initial_margin for name, p in pool_assets.items()}
+        available = {name: acct.totals[name].available for name in pool_assets}
         available_usd = sum((v * pf.assets[n].price for n, v in available.items()), ZERO)
         note = (
-            "single-asset mode: only the margin assets of positions count; idle assets are valued at 0, "
-            "isolated wallets are not available to other positions"
+            "single-asset mode: each asset is its own pool at index price, no haircut; no asset covers "
+            "another's losses, and isolated wallets are not available to other positions"
         )
     return EquityResult(
         *_head("equity", pf),
@@ -265,7 +265,7 @@ def compare(pf: Portfolio) -> tuple[Layout, ...]:
     """The account laid out three ways: every position isolated, single-asset cross, multi-asset."""
     multi = converted(pf, MULTI)
     cross = multi._replace(mode=SINGLE)
-    assets = dict(cross.assets)
+    assets = dict(pf.assets)  # isolated wallets already isolated stay where they are
     iso_positions = []
     for pos in pf.positions:
         wallet = pos.isolated_wallet if pos.isolated else pos.initial_margin

@@ -95,7 +95,9 @@ class Pool(Record):
 
 
 def pools(pf: Portfolio, upnl: dict[str, Decimal] | None = None) -> list[Pool]:
-    """Single-asset pools, cross pools first (in the order their asset first appears), then isolated ones."""
+    """Single-asset pools (SPEC §1): a cross pool for every asset with a non-zero wallet or a cross position
+    (an idle wallet is still that asset's pool, available to new orders in it), in the order the assets are
+    listed; then one pool per isolated position, in position order."""
     if upnl is None:
         upnl = cross_upnl(pf)
     cross: dict[str, list[int]] = {}
@@ -106,8 +108,11 @@ def pools(pf: Portfolio, upnl: dict[str, Decimal] | None = None) -> list[Pool]:
         else:
             cross.setdefault(pos.margin_asset, []).append(i)
     out = []
-    for asset, members in cross.items():
-        equity = pf.assets[asset].balance + upnl[asset]
+    for asset, a in pf.assets.items():
+        members = cross.get(asset, [])
+        if not members and a.balance == 0:
+            continue
+        equity = a.balance + upnl[asset]
         maint = sum((pf.positions[i].maint_margin for i in members), ZERO)
         initial = sum((pf.positions[i].initial_margin for i in members), ZERO)
         out.append(_pool(pf, asset, asset, "cross", equity, maint, initial, tuple(members)))
@@ -153,6 +158,15 @@ def riskiest(pool_list: list[Pool]) -> Pool | None:
 # ---------------------------------------------------------------------------------------------- account
 
 
+class Totals(Record):
+    """One asset's figures as Binance's GET /fapi/v2/account reports them (SPEC §1, §10), in asset units."""
+
+    margin_balance: Decimal  # cross wallet + isolated wallets + all uPnL of its positions
+    maint_margin: Decimal  # of every position margined in it
+    initial_margin: Decimal
+    available: Decimal  # for new orders, floored at 0 (availableBalance)
+
+
 class Account(Record):
     """The figures every command shares, in either mode (SPEC §1)."""
 
@@ -164,6 +178,7 @@ class Account(Record):
     buffer_usd: Decimal
     upnl: dict[str, Decimal]  # cross uPnL per asset
     pools: tuple[Pool, ...] | None  # single-asset mode only
+    totals: dict[str, Totals]
 
 
 @exact
@@ -179,13 +194,37 @@ def account(pf: Portfolio) -> Account:
     if pf.multi:
         equity_usd = sum((collateral_usd(a.balance + upnl[n], a) for n, a in pf.assets.items()), ZERO)
         ratio, band = ratio_and_band(maint_usd, equity_usd, pf.rules)
-        return Account(equity_usd, maint_usd, init_usd, ratio, band, equity_usd - maint_usd, upnl, None)
+        available_usd = equity_usd - init_usd
+        free = {n: max(available_usd / a.ask_rate, ZERO) for n, a in pf.assets.items()}
+        totals = _totals(pf, free)
+        return Account(equity_usd, maint_usd, init_usd, ratio, band, equity_usd - maint_usd, upnl, None, totals)
     pool_list = pools(pf, upnl)
     equity_usd = sum((p.equity * p.price for p in pool_list), ZERO)
     worst = riskiest(pool_list)
-    if worst is None:
-        ratio, band, buffer_usd = ZERO, "green", ZERO
-    else:
-        ratio, band = worst.margin_ratio, worst.band
-        buffer_usd = min(p.buffer * p.price for p in pool_list)
-    return Account(equity_usd, maint_usd, init_usd, ratio, band, buffer_usd, upnl, tuple(pool_list))
+    ratio, band = (ZERO, "green") if worst is None else (worst.margin_ratio, worst.band)
+    # What can still be lost before a liquidation: the least buffer of a pool that carries positions (an idle
+    # wallet cannot be liquidated); with no position at all, nothing is at risk and the whole equity is buffer.
+    at_risk = [p.buffer * p.price for p in pool_list if p.positions]
+    buffer_usd = min(at_risk) if at_risk else equity_usd
+    free = {p.asset: max(p.equity - p.initial_margin, ZERO) for p in pool_list if p.margin_type == "cross"}
+    totals = _totals(pf, free)
+    return Account(equity_usd, maint_usd, init_usd, ratio, band, buffer_usd, upnl, tuple(pool_list), totals)
+
+
+def _totals(pf: Portfolio, available: dict[str, Decimal]) -> dict[str, Totals]:
+    """Per asset held or margining a position: margin balance, maintenance, initial margin, available."""
+    balance = {n: a.balance for n, a in pf.assets.items()}
+    maint = dict.fromkeys(pf.assets, ZERO)
+    initial = dict.fromkeys(pf.assets, ZERO)
+    used = set()
+    for pos in pf.positions:
+        a = pos.margin_asset
+        used.add(a)
+        balance[a] += pos.unrealized_pnl + (pos.isolated_wallet if pos.isolated else ZERO)
+        maint[a] += pos.maint_margin
+        initial[a] += pos.initial_margin
+    return {
+        n: Totals(balance[n], maint[n], initial[n], available.get(n, ZERO))
+        for n, a in pf.assets.items()
+        if a.balance != 0 or n in used
+    }

@@ -241,14 +241,16 @@ def test_red_band_sample():
 def test_single_and_multi_on_the_same_account():
     pf = load_portfolio(sample("single-isolated.toml"))
     single = engine.risk(pf)
-    usdt, eth = single.pools
+    usdt, btc, eth = single.pools  # cross pools in asset order (the idle BTC wallet is one), then isolated
     # USDT cross pool: 1,200 + 0.2 × (60,000 − 62,000) = 800; maintenance 12,000 × 0.004 = 48
     assert (usdt.equity, usdt.maint_margin, usdt.margin_ratio) == (D(800), D(48), D("0.06"))
     # ETH isolated: 400 + (−1) × 3 × (3,000 − 2,950) = 250; maintenance 9,000 × 0.005 = 45; 45/250
     assert (eth.equity, eth.maint_margin, eth.margin_ratio) == (D(250), D(45), D("0.18"))
+    # BTC: an idle wallet is still a pool (SPEC §1): equity 0.1 BTC, nothing to maintain
+    assert (btc.pool, btc.equity, btc.maint_margin, btc.margin_ratio) == ("BTC", D("0.1"), 0, 0)
     assert single.margin_ratio == D("0.18") and single.band == "green"  # the riskiest pool
-    assert single.equity_usd == D(1050)  # 800 + 250 at index; the idle BTC counts nothing
-    assert single.buffer_usd == D(205)  # least pool buffer: 250 − 45
+    assert single.equity_usd == D(7050)  # 800 + 250 + 0.1 × 60,000 at index, no haircut
+    assert single.buffer_usd == D(205)  # least buffer of a pool with positions: 250 − 45 (USDT: 800 − 48)
     multi = engine.risk(engine.converted(pf, "multi-asset"))
     # USDT 1,200 + 400 − 550 = 1,050 × 0.9999 = 1,049.895; BTC 0.1 × 57,000 = 5,700
     assert multi.equity_usd == D("6749.895")
@@ -258,13 +260,51 @@ def test_single_and_multi_on_the_same_account():
     )  # 93.0093 / 6,749.895: 6,749.895 × 0.013779 = 93.0068, rest 0.0025 / 6,749.895
 
 
-def test_single_asset_equity_counts_only_pools():
+def test_single_asset_equity_counts_every_pool():
     eq = engine.equity(load_portfolio(sample("single-isolated.toml")))
     btc = next(a for a in eq.assets if a.asset == "BTC")
-    assert btc.collateral_usd == 0 and btc.value_usd == D(6000)
-    assert eq.equity_usd == D(1050)
-    # USDT cross pool 800 − initial margin 12,000 / 20 = 600 → 200 available
-    assert eq.available == {"USDT": D(200)}
+    # the idle BTC wallet is its own pool at index price: 0.1 × 60,000 (it backs no USDT position)
+    assert btc.collateral_usd == D(6000) and btc.value_usd == D(6000)
+    assert eq.equity_usd == D(7050)  # USDT 800 + ETH isolated 250 + BTC 6,000
+    # USDT cross pool 800 − initial margin 12,000 / 20 = 600 → 200 available; BTC 0.1 − 0 → 0.1
+    assert eq.available == {"USDT": D(200), "BTC": D("0.1")}
+
+
+def test_single_asset_totals_as_binance_reports_them(load):
+    # Binance's GET /fapi/v2/account, single-asset mode: an idle 31.02261200 USDT wallet has margin balance and
+    # available 31.02261200 (SPEC §1: checked against real captures), not 0.
+    pf = load("""
+        [account]
+        mode = "single-asset"
+        [assets.USDT]
+        balance = 31.022612
+        price = 1
+    """)
+    acct = valuation.account(pf)
+    t = acct.totals["USDT"]
+    assert (t.margin_balance, t.maint_margin, t.initial_margin, t.available) == (D("31.022612"), 0, 0, D("31.022612"))
+    assert acct.equity_usd == D("31.022612") and engine.equity(pf).available == {"USDT": D("31.022612")}
+    # With positions (sample single-isolated): USDT margin balance = cross 1,200 + isolated 400 + uPnL −400 − 150
+    # = 1,050; maintenance 48 + 45 = 93; initial 600 + 9,000 / 25 = 960; available = cross pool 800 − 600 = 200.
+    t = valuation.account(load_portfolio(sample("single-isolated.toml"))).totals["USDT"]
+    assert (t.margin_balance, t.maint_margin, t.initial_margin, t.available) == (D(1050), D(93), D(960), D(200))
+    # A pool whose initial margin exceeds its equity has 0 available, never a negative figure
+    pf = load("""
+        [account]
+        mode = "single-asset"
+        [assets.USDT]
+        balance = 10
+        price = 1
+        [[positions]]
+        symbol = "BTCUSDT"
+        side = "long"
+        quantity = 0.1
+        entry_price = 60000
+        mark_price = 60000
+        leverage = 20
+        maint_margin_rate = 0.004
+    """)
+    assert valuation.account(pf).totals["USDT"].available == 0  # 10 − 6,000 / 20 = −290 → 0
 
 
 # ------------------------------------------------------------------------------------------ LTV
@@ -460,7 +500,7 @@ def test_switch_to_multi_refused_for_isolated_position():
     r = engine.switch_check(load_portfolio(sample("single-isolated.toml")))
     assert (r.from_, r.to, r.allowed) == ("single-asset", "multi-asset", False)
     assert [(b.reason, b.binance_code, b.symbol) for b in r.blockers] == [("isolated_position", -4167, "ETHUSDT")]
-    assert r.preview.from_.equity_usd == D(1050)
+    assert r.preview.from_.equity_usd == D(7050)  # every pool at index, the idle BTC included
     assert r.preview.to.equity_usd == D("6749.895")
 
 

@@ -278,10 +278,11 @@ def test_compare_layouts():
     layouts = engine.compare(load_portfolio(sample("single-isolated.toml")))
     assert [x.layout for x in layouts] == ["isolated", "single-asset cross", "multi-asset"]
     iso, cross, multi = layouts
-    # isolated: BTC gets its initial margin 600 → 600 − 400 = 200; ETH keeps 400 − 150 = 250
-    assert iso.equity_usd == D(450)
-    # single-asset cross: the ETH wallet back in USDT: 1,600 − 550 = 1,050
-    assert cross.equity_usd == D(1050) and cross.margin_ratio == div(93, 1050)
+    # isolated: BTC gets its initial margin 600 → 600 − 400 = 200; ETH keeps 400 − 150 = 250; the USDT left in
+    # the cross wallet (1,200 − 600 = 600) and the idle 0.1 BTC (6,000) are pools too: 200 + 250 + 600 + 6,000
+    assert iso.equity_usd == D(7050)
+    # single-asset cross: the ETH wallet back in USDT: 1,600 − 550 = 1,050, plus the idle BTC 6,000
+    assert cross.equity_usd == D(7050) and cross.margin_ratio == div(93, 1050)
     assert multi.equity_usd == D("6749.895")
     # BTC long in the cross pool: (1,600 − 45 − 150 + 0 − 0.2 × 62,000) / (0.2 × 0.004 − 0.2) = 55,195.78
     assert cross.liquidation_prices[0].liquidation_price == div(-10995, "-0.1992")
