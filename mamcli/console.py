@@ -222,23 +222,25 @@ def is_terminal() -> bool:
 def message(line: str) -> None:
     """One line on standard error, control characters escaped.  A standard error that cannot be written
     loses the line; the exit status still tells."""
-    MESSAGES.write(line + "\n")
+    _emit(escape(line) + "\n")
+
+
+def _emit(text: str) -> None:
+    stream = sys.stderr
+    if stream is None:
+        return
+    try:
+        stream.write(fit(text, getattr(stream, "encoding", None)))
+        stream.flush()
+    except (OSError, ValueError):
+        pass
 
 
 class _Messages:
     """Standard error as a stream for Click's own usage errors: every line escaped on its way out."""
 
     def write(self, text: str) -> int:
-        stream = sys.stderr
-        if stream is None or not text:
-            return len(text)
-        lines = text.split("\n")
-        safe = "\n".join(escape(line) for line in lines)
-        try:
-            stream.write(fit(safe, getattr(stream, "encoding", None)))
-            stream.flush()
-        except (OSError, ValueError):
-            pass
+        _emit("\n".join(escape(line) for line in text.split("\n")))
         return len(text)
 
     def flush(self) -> None:

@@ -492,7 +492,7 @@ def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Positio
         _unknown_keys(p, f"{key}.", row, POSITION_KEYS)
         symbol = _text(p, key, row, "symbol", required=True)
         if symbol is not None and not SYMBOL_NAME.match(symbol):
-            p.add(f"{key}.symbol", f"{_safe(symbol)!r} is not a futures symbol such as BTCUSDT")
+            p.add(f"{key}.symbol", f"{symbol!r} is not a futures symbol such as BTCUSDT")
             symbol = None
         side = _text(p, key, row, "side", ("long", "short"), required=True)
         quantity = _number(p, key, row, "quantity", required=True, check=positive)
@@ -520,7 +520,7 @@ def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Positio
         elif margin_asset not in assets:
             p.add(
                 f"{key}.margin_asset",
-                f"{symbol}: margin asset {_safe(margin_asset)!r} is not under "
+                f"{symbol}: margin asset {margin_asset!r} is not under "
                 f"[assets]; add [assets.{_safe(margin_asset)}] with balance and price",
             )
             continue
