@@ -102,8 +102,8 @@ def test_closed_stderr_still_gives_the_exit_status(tmp_path):
 def test_a_reader_that_goes_away_ends_mamcli_by_sigpipe_like_cat(tmp_path):
     # 2,000 positions: JSON far larger than a pipe's buffer, so mamcli is still writing when the reader leaves.
     rows = "".join(
-        f'[[positions]]\nsymbol = "BTCUSDT"\nside = "long"\nquantity = 0.001\nentry_price = 60000\n'
-        f"mark_price = 60000\nmaint_margin_rate = 0.004\n"
+        '[[positions]]\nsymbol = "BTCUSDT"\nside = "long"\nquantity = 0.001\nentry_price = 60000\n'
+        "mark_price = 60000\nmaint_margin_rate = 0.004\n"
         for _ in range(2000)
     )
     path = tmp_path / "many.toml"
