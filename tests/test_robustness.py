@@ -269,10 +269,19 @@ def test_a_link_to_standard_output_is_never_replaced(tmp_path):
 
 @POSIX
 def test_a_device_a_socket_and_a_directory_are_refused(tmp_path):
-    r = mamcli("init", "/dev/null", "--force")
+    # As root, a device node of our own (a failing test must never replace the system's /dev/null); otherwise
+    # /dev/null itself, which a user cannot replace anyway.
+    device = "/dev/null"
+    if os.geteuid() == 0:
+        device = str(tmp_path / "null")
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    r = mamcli("init", device, "--force")
     assert r.returncode == 2 and r.stderr == (
-        b"mamcli: error: /dev/null: is a device; mamcli replaces only regular files, even with --force\n"
+        f"mamcli: error: {device}: is a device; mamcli replaces only regular files, even with --force\n".encode()
     )
+    assert stat.S_ISCHR(os.lstat(device).st_mode)
+    if device != "/dev/null":
+        os.unlink(device)
     folder = tempfile.mkdtemp(prefix="m", dir="/tmp")  # a socket's path must be short
     try:
         path = os.path.join(folder, "s")
