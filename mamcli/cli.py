@@ -9,7 +9,6 @@ commands so that `mamcli --help` stays cheap.
 from __future__ import annotations
 
 import os
-import sys
 from decimal import Decimal
 
 import click
@@ -27,8 +26,10 @@ class InputFailure(click.ClickException):
         self.problems = problems
 
     def show(self, file=None) -> None:
+        from mamcli.console import message
+
         for line in self.problems:
-            click.echo(f"mamcli: error: {line}", err=True)
+            message(f"mamcli: error: {line}")
 
 
 class Options:
@@ -99,7 +100,9 @@ class _PlainHelp:
 
             def show(ctx, param, value):
                 if value and not ctx.resilient_parsing:
-                    click.echo(ctx.get_help(), color=ctx.color)
+                    from mamcli.console import out
+
+                    out(ctx.get_help() + "\n")
                     ctx.exit()
 
             option = self._plain_help = click.Option(
@@ -113,12 +116,64 @@ class _PlainHelp:
         return option
 
 
-class Command(_PlainHelp, click.Command):
+class _OnceOnly:
+    """An option that takes one value may be given once: `--steps 5 --steps 9` is a usage error, not "the last
+    one wins" (flags and repeatable options such as --price are exempt).  Checked on the parser's record of
+    the options in the order given, so it holds for every command and option at once."""
+
+    def make_parser(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+        parser = super().make_parser(ctx)  # type: ignore[misc]
+        parse = parser.parse_args
+
+        def parse_args(args: list[str]):  # type: ignore[no-untyped-def]
+            opts, rest, order = parse(args)
+            seen: set[int] = set()
+            for param in order:
+                if not isinstance(param, click.Option) or param.multiple or param.is_flag or param.count:
+                    continue
+                if id(param) in seen:
+                    names = " / ".join(param.opts + param.secondary_opts)
+                    raise click.UsageError(f"option {names} was given more than once; give it once", ctx)
+                seen.add(id(param))
+            return opts, rest, order
+
+        parser.parse_args = parse_args
+        return parser
+
+
+class Command(_OnceOnly, _PlainHelp, click.Command):
     pass
 
 
-class Group(_PlainHelp, click.Group):
+class Group(_OnceOnly, _PlainHelp, click.Group):
     command_class = Command
+
+    def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """The process entry point (the `mamcli` script, `python -m mamcli`): process-wide set-up first."""
+        from mamcli import console
+
+        console.start()
+        return self.main(*args, **kwargs)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[no-untyped-def]
+        """Click's main, with one ending for every command: Click's errors are shown through mamcli's message
+        writer (control characters escaped) and every stream failure and signal is handled by console.run."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        from mamcli import console
+
+        def body() -> int:
+            try:
+                code = super(Group, self).main(args, prog_name, complete_var, False, **extra)
+            except click.ClickException as e:
+                e.show(console.MESSAGES)  # type: ignore[arg-type]
+                return e.exit_code
+            except click.Abort:
+                console.message("mamcli: aborted")
+                return 1
+            return code if isinstance(code, int) else 0
+
+        console.run(body)
 
 
 def _version(ctx: click.Context, param, value) -> None:
@@ -132,7 +187,9 @@ def _version(ctx: click.Context, param, value) -> None:
         text = version("mamcli")
     except PackageNotFoundError:
         text = "unknown (not installed)"
-    click.echo(f"mamcli {text}")
+    from mamcli.console import out
+
+    out(f"mamcli {text}\n")
     ctx.exit(0)
 
 
@@ -176,11 +233,14 @@ def main(ctx: click.Context, rules: str | None, tier: str | None, prices, shocks
 
 
 def _colour() -> bool:
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    from mamcli.console import is_terminal
+
+    return is_terminal() and not os.environ.get("NO_COLOR")
 
 
 def run(ctx: click.Context, portfolio: str, as_json: bool, compute, fail_on: str = "red") -> None:
     """Load, compute, print, exit: the whole life of every command."""
+    from mamcli import console
     from mamcli.engine import what_if
     from mamcli.portfolio import InputError, load_portfolio
     from mamcli.render import write
@@ -196,7 +256,7 @@ def run(ctx: click.Context, portfolio: str, as_json: bool, compute, fail_on: str
         raise InputFailure(
             [f"{source}: numbers too large or too small to compute exactly ({type(e).__name__})"]
         ) from None
-    write(result, as_json, sys.stdout, colour=_colour() and not as_json, source=source)
+    write(result, as_json, console.UTF8 if as_json else console.TEXT, colour=_colour() and not as_json, source=source)
     ctx.exit(result.return_code(fail_on))
 
 
@@ -409,7 +469,9 @@ def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, li
             agree = abs(theirs - ours) < Decimal("0.01")
             notes.append(f"{field} {theirs} {'agrees' if agree else 'DIFFERS (check prices and haircuts)'}")
     where = "" if output == "-" else f"wrote {output}: "
-    click.echo(f"mamcli: import: {where}{'; '.join(notes)}", err=True)
+    from mamcli.console import message
+
+    message(f"mamcli: import: {where}{'; '.join(notes)}")
 
 
 # ---------------------------------------------------------------------------------------------- check
@@ -419,6 +481,9 @@ class MonitoringCommand(Command):
     """A command whose every failure, usage errors included, is UNKNOWN (exit 3) on standard output."""
 
     def make_context(self, info_name, args, parent=None, **extra):
+        from mamcli import console
+
+        console.on_failure(_report_unknown, MonitoringUnknown.exit_code)
         try:
             return super().make_context(info_name, args, parent=parent, **extra)
         except click.UsageError as e:
@@ -429,9 +494,17 @@ class MonitoringUnknown(click.ClickException):
     exit_code = 3
 
     def show(self, file=None) -> None:
-        from mamcli.nagios import unknown_line
+        _report_unknown(self.message)
 
-        click.echo(unknown_line(self.message.replace("\n", " ")))
+
+def _report_unknown(text: str) -> None:
+    """An UNKNOWN status line on standard output, control characters escaped."""
+    from mamcli.console import flush, out
+    from mamcli.nagios import unknown_line
+    from mamcli.text import escape
+
+    out(unknown_line(escape(text)) + "\n")
+    flush()
 
 
 @main.command("check", cls=MonitoringCommand, short_help="Nagios/Icinga status line for the ratio.")
@@ -469,7 +542,9 @@ def check_cmd(ctx, portfolio, warning, critical):
         raise MonitoringUnknown("; ".join(e.problems)) from None
     except ArithmeticError as e:
         raise MonitoringUnknown(f"{portfolio}: numbers too large or too small ({type(e).__name__})") from None
-    click.echo(line)
+    from mamcli.console import out
+
+    out(line + "\n")
     ctx.exit(code)
 
 
@@ -493,7 +568,9 @@ def init_cmd(path, force):
     except InputError as e:
         raise InputFailure(e.problems) from None
     if path != "-":
-        click.echo(f"mamcli: wrote {path}; edit it, then run: mamcli risk {path}", err=True)
+        from mamcli.console import message
+
+        message(f"mamcli: wrote {path}; edit it, then run: mamcli risk {path}")
 
 
 @main.command("rules", short_help="List or show the rules profiles.")
@@ -511,7 +588,9 @@ def rules_cmd(name, as_json):
     except InputError as e:
         raise InputFailure(e.problems) from None
     result = {"command": "rules", "profiles": [_profile_dict(p) for p in profiles], "detail": bool(name)}
-    click.echo(render(result, as_json))
+    from mamcli import console
+
+    (console.UTF8 if as_json else console.TEXT).write(render(result, as_json) + "\n")
 
 
 def _profile_dict(rules) -> dict:

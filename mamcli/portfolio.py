@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from mamcli.model import MODES, MULTI, Asset, Bracket, InputError, Portfolio, Position, Rules, Tier
 from mamcli.numbers import ONE, ZERO, D, NumberError
+from mamcli.text import escape
 
 RULES_DIR = os.path.join(os.path.dirname(__file__), "rules")
 SHIPPED_RULES = ("binance", "seed")
@@ -142,12 +143,9 @@ def _unknown_keys(p: Problems, prefix: str, table: dict, known) -> None:
             p.add(f"{prefix}{_safe(k)}", "unknown key" + _suggest(str(k), known))
 
 
-def _safe(text: str) -> str:
-    """A key as it can be shown on one line: control characters escaped."""
-    text = str(text)
-    if text.isprintable():
-        return text
-    return text.encode("unicode_escape").decode("ascii")
+def _safe(text: object) -> str:
+    """A key as it can be shown on one line: control characters escaped (the one rule, mamcli.text)."""
+    return escape(text)
 
 
 def _table(p: Problems, key: str, value, default=None):
@@ -674,7 +672,7 @@ def _load_brackets(p: Problems, doc: dict) -> dict[str, tuple[Bracket, ...]]:
     return out
 
 
-def _split_symbol(symbol: str, assets, cache: dict) -> tuple[str | None, str | None]:
+def _split_symbol(symbol: str, assets: frozenset[str], cache: dict) -> tuple[str | None, str | None]:
     """(base, quote) of a symbol such as BTCUSDT or BTCUSDT_250328, the quote being a listed asset."""
     if symbol in cache:
         return cache[symbol]
@@ -682,12 +680,14 @@ def _split_symbol(symbol: str, assets, cache: dict) -> tuple[str | None, str | N
     return cache[symbol]
 
 
-def _split(symbol: str, assets) -> tuple[str | None, str | None]:
+def _split(symbol: str, assets: frozenset[str]) -> tuple[str | None, str | None]:
+    """The longest listed asset that ends the symbol's core (and is not all of it) is the quote.  The core's
+    suffixes are looked up in the set, longest first: a symbol's length in steps, whatever the asset count."""
     core = symbol.split("_", 1)[0]
-    quotes = sorted((a for a in assets if core.endswith(a) and len(core) > len(a)), key=len, reverse=True)
-    if not quotes:
-        return None, None
-    return core[: -len(quotes[0])], quotes[0]
+    for start in range(1, len(core)):
+        if core[start:] in assets:
+            return core[:start], core[start:]
+    return None, None
 
 
 def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Position]:
@@ -698,12 +698,13 @@ def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Positio
         return []
     out = []
     splits: dict = {}
+    assets = frozenset(a for a in assets if isinstance(a, str))  # looked up per position: a set, not a list
     for i, row in enumerate(raw, 1):
         key = f"positions[{i}]"
         _unknown_keys(p, f"{key}.", row, POSITION_KEYS)
         symbol = _text(p, key, row, "symbol", required=True)
         if symbol is not None and not SYMBOL_NAME.match(symbol):
-            p.add(f"{key}.symbol", f"{_safe(symbol)!r} is not a futures symbol such as BTCUSDT")
+            p.add(f"{key}.symbol", f"{symbol!r} is not a futures symbol such as BTCUSDT")
             symbol = None
         side = _text(p, key, row, "side", ("long", "short"), required=True)
         quantity = _number(p, key, row, "quantity", required=True, check=positive)
@@ -731,7 +732,7 @@ def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Positio
         elif margin_asset not in assets:
             p.add(
                 f"{key}.margin_asset",
-                f"{symbol}: margin asset {_safe(margin_asset)!r} is not under "
+                f"{symbol}: margin asset {margin_asset!r} is not under "
                 f"[assets]; add [assets.{_safe(margin_asset)}] with balance and price",
             )
             continue
