@@ -358,3 +358,99 @@ def test_risk_compare_table_and_json():
     assert "isolated" in r.stdout and "single-asset cross" in r.stdout and "liq. BTCUSDT long" in r.stdout
     doc = json.loads(invoke("risk", sample("single-isolated.toml"), "--compare", "--json").stdout)
     assert [x["layout"] for x in doc["compare"]] == ["isolated", "single-asset cross", "multi-asset"]
+
+
+# ------------------------------------------------------------------------------------ a quadratic root by hand
+
+ETHBTC = """
+[account]
+rules = "seed"
+[assets.USDT]
+balance = -20000
+price = 1
+haircut = 0
+ask_buffer = 0
+[assets.BTC]
+balance = 0.5
+price = 50000
+haircut = 0.05
+ask_buffer = 0.05
+[[positions]]
+symbol = "ETHBTC"
+side = "{side}"
+quantity = 20
+entry_price = {entry}
+mark_price = 0.05
+maint_margin_rate = 0.01
+"""
+
+
+def quadratic_roots(c2, c1, c0):
+    """Both roots of c2·s² + c1·s + c0 = 0 by the school formula, at 60 digits (the test's own arithmetic)."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        disc = D(c1) * c1 - 4 * D(c2) * c0
+        assert disc > 0
+        root = disc.sqrt()
+        return sorted([(-c1 - root) / (2 * c2), (-c1 + root) / (2 * c2)])
+
+
+def risk_json(path):
+    r = invoke("risk", path, "--json")
+    assert r.exit_code == 0, r.stderr
+    return json.loads(r.stdout, parse_float=D)
+
+
+def test_quadratic_liquidation_shock_of_an_ethbtc_long_margined_in_btc(write):
+    """The margin asset itself moves: ETHBTC (base ETH, margin BTC) under ETH and BTC shocked together.
+
+    Shock s of every non-stable asset: BTC's index 50,000(1 + s) and ETHBTC's mark 0.05(1 + s).
+    BTC margin balance: wallet 0.5 + uPnL 20 × (0.05(1 + s) − 0.04) = 0.7 + s (positive for s > −0.7: bid)
+    BTC collateral: (0.7 + s) × 50,000(1 + s) × 0.95 = 47,500 (0.7 + 1.7 s + s²)
+    maintenance: 20 × 0.05(1 + s) × 0.01 = 0.01(1 + s) BTC, at the ask 50,000(1 + s) × 1.05 = 525 (1 + s)²
+    USDT: −20,000 at the ask rate 1 (ask buffer 0)
+    buffer B(s) = −20,000 + 47,500(0.7 + 1.7 s + s²) − 525(1 + 2 s + s²)
+      c0 = −20,000 + 33,250 − 525 = 12,725 (= equity 13,250 − maintenance 525 at s = 0)
+      c1 = 80,750 − 1,050 = 79,700
+      c2 = 47,500 − 525 = 46,975
+    roots (−79,700 ± √(79,700² − 4 × 46,975 × 12,725)) / (2 × 46,975) = (−79,700 ± √3,961,062,500) / 93,950
+      √3,961,062,500 = 62,936.9883…: s = −0.178424… (down), and −1.5184… (a price below 0: no answer)
+    Up: B rises for s > −c1 / 2c2 = −0.848: no liquidation.
+    """
+    doc = risk_json(write(ETHBTC.format(side="long", entry="0.04")))
+    assert (doc["equity_usd"], doc["maint_margin_usd"]) == (D(13250), D(525))  # 0.7 × 47,500 − 20,000; 0.01 × 52,500
+    assert 79700**2 - 4 * 46975 * 12725 == 3961062500
+    low, high = quadratic_roots(46975, 79700, 12725)
+    assert low < -1 < high < 0
+    shocks = doc["liquidation_shocks"]
+    assert shocks["non-stable"] == {"down": r8(high), "up": None}
+    assert r8(high) == D("-0.17842499")  # (−79,700 + 62,936.98833…) / 93,950
+    # the linear cases beside it, for contrast:
+    # BTC alone (ETHBTC's mark stays): −20,000 + 0.7 × 47,500(1 + s) − 525(1 + s) = 0 → 1 + s = 20,000 / 32,725
+    # ETH alone (BTC's price stays): −20,000 + 47,500(0.7 + s) − 525(1 + s) = 12,725 + 46,975 s = 0
+    assert shocks["BTC"] == {"down": r8(div(20000, 32725) - 1), "up": None}
+    assert shocks["ETH"] == {"down": r8(div(-12725, 46975)), "up": None}
+    # the position's liquidation price moves ETHBTC and ETH only: the ETH-alone root, 0.05 × (1 − 12,725 / 46,975)
+    assert doc["positions"][0]["liquidation_price"] == r8(D("0.05") * (1 + div(-12725, 46975)))
+
+
+def test_quadratic_liquidation_shocks_of_an_ethbtc_short_both_ways(write):
+    """The same account short (entry 0.06): both roots of a concave quadratic are answers.
+
+    BTC margin balance: 0.5 − 20 × (0.05(1 + s) − 0.06) = 0.7 − s (positive for s < 0.7: bid)
+    B(s) = −20,000 + 47,500 (0.7 − s)(1 + s) − 525 (1 + s)² = −20,000 + 47,500(0.7 − 0.3 s − s²) − 525(1 + 2 s + s²)
+      c0 = 12,725; c1 = −14,250 − 1,050 = −15,300; c2 = −47,500 − 525 = −48,025
+    disc = 15,300² + 4 × 48,025 × 12,725 = 234,090,000 + 2,444,472,500 = 2,678,562,500 (√ = 51,755.79…)
+    roots (15,300 ∓ 51,755.79…) / (−96,050): s = 0.379540… (up; margin balance 0.32 > 0 there) and
+    s = −0.698124… (down; 1 + s > 0 and the margin balance 1.398 > 0 there).
+    With the discriminant's sign flipped (234,090,000 − 2,444,472,500 < 0) there would be no root at all.
+    """
+    doc = risk_json(write(ETHBTC.format(side="short", entry="0.06")))
+    assert (doc["equity_usd"], doc["maint_margin_usd"]) == (D(13250), D(525))
+    assert 15300**2 + 4 * 48025 * 12725 == 2678562500
+    down, up = quadratic_roots(-48025, -15300, 12725)
+    assert -1 < down < -D("0.69") and D("0.37") < up < D("0.7")
+    assert doc["liquidation_shocks"]["non-stable"] == {"down": r8(down), "up": r8(up)}
+    assert (r8(down), r8(up)) == (D("-0.69812421"), D("0.37954014"))
+    # ETH alone: −20,000 + 47,500(0.7 − s) − 525(1 + s) = 12,725 − 48,025 s = 0 → s = 12,725 / 48,025, up only
+    assert doc["liquidation_shocks"]["ETH"] == {"down": None, "up": r8(div(12725, 48025))}
