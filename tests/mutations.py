@@ -5,9 +5,9 @@ Run from anywhere:  .venv/bin/python tests/mutations.py [NAME ...]
 For each mutation the repository is copied to a temporary directory (without .git, .venv and caches), the
 edits are applied to the copy's source, and the suite runs there (`python -m pytest -q -x -p no:cacheprovider`)
 with the copy first on PYTHONPATH, so the mutated package is the one imported, also by the subprocesses some
-tests start.  One line per mutation: KILLED (the suite failed), SURVIVED (it passed: a hole in the tests), or
-PATTERN NOT FOUND (the source moved; update the table).  A baseline run of the unmutated copy comes first: it
-must pass, or every KILLED below would mean nothing.
+tests start.  One line per mutation: KILLED (the suite failed), SURVIVED (it passed: a hole in the tests),
+or PATTERN NOT FOUND (the source moved; add a variant to the table).  A baseline run of the unmutated copy
+comes first: it must pass, or every KILLED below would mean nothing.
 
 Not collected by pytest (the file name does not start with test_).  Exit status: 0 when every mutation is
 killed, 1 otherwise.
@@ -25,32 +25,50 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# name -> list of (file, exact old text, new text); every occurrence of each old text is replaced, and each
-# must occur at least once.
-MUTATIONS: dict[str, list[tuple[str, str, str]]] = {
+# name -> variants, each a list of (file, exact old text, new text).  The first variant whose every old text
+# is found is applied (every occurrence replaced); the variants follow the source as it moves (the engine
+# before and after the valuation-module refactor).  None found: PATTERN NOT FOUND.
+Edit = tuple[str, str, str]
+MUTATIONS: dict[str, list[list[Edit]]] = {
     "half-even output rounding": [
-        (
-            "mamcli/numbers.py",
-            "rounding=ROUND_HALF_UP, context=OUTPUT_CONTEXT",
-            'rounding="ROUND_HALF_EVEN", context=OUTPUT_CONTEXT',
-        ),
+        [
+            (
+                "mamcli/numbers.py",
+                "rounding=ROUND_HALF_UP, context=OUTPUT_CONTEXT",
+                'rounding="ROUND_HALF_EVEN", context=OUTPUT_CONTEXT',
+            ),
+        ],
     ],
     "discriminant sign flipped": [
-        ("mamcli/liquidation.py", "disc = c1 * c1 - 4 * c2 * c0", "disc = c1 * c1 + 4 * c2 * c0"),
+        [("mamcli/liquidation.py", "disc = c1 * c1 - 4 * c2 * c0", "disc = c1 * c1 + 4 * c2 * c0")],
     ],
     "root choice: the second root dropped": [
-        ("mamcli/liquidation.py", "return [q / c2, c0 / q]", "return [q / c2]"),
+        [("mamcli/liquidation.py", "return [q / c2, c0 / q]", "return [q / c2]")],
     ],
     "negative balance at the bid rate": [
-        (
-            "mamcli/engine.py",
-            "return asset.bid_rate if margin_balance >= 0 else asset.ask_rate",
-            "return asset.bid_rate",
-        ),
+        [
+            (
+                "mamcli/valuation.py",
+                "return asset.bid_rate if margin_balance >= 0 else asset.ask_rate",
+                "return asset.bid_rate",
+            )
+        ],
+        [
+            (
+                "mamcli/engine.py",
+                "return asset.bid_rate if margin_balance >= 0 else asset.ask_rate",
+                "return asset.bid_rate",
+            )
+        ],
     ],
     "floor notional in the lower bracket": [
-        ("mamcli/model.py", "if notional >= b.floor:", "if notional > b.floor:"),
-        ("mamcli/liquidation.py", "if n0 >= table[j].floor:", "if n0 > table[j].floor:"),
+        # one bracket rule (model.bracket_index), asked by positions and the solver alike
+        [("mamcli/model.py", "if notional >= brackets[i].floor:", "if notional > brackets[i].floor:")],
+        # two copies of the rule: model.select_bracket and liquidation._Maintenance
+        [
+            ("mamcli/model.py", "if notional >= b.floor:", "if notional > b.floor:"),
+            ("mamcli/liquidation.py", "if n0 >= table[j].floor:", "if n0 > table[j].floor:"),
+        ],
     ],
 }
 
@@ -64,22 +82,27 @@ def copy_repo(dest: Path) -> Path:
     return target
 
 
-def apply(repo: Path, edits: list[tuple[str, str, str]]) -> list[str]:
-    """Apply the edits; return the (file, old text) pairs that were not found (nothing is applied then)."""
-    missing = []
-    texts: dict[str, str] = {}
-    for file, old, _new in edits:
-        text = texts.get(file) or (repo / file).read_text(encoding="utf-8")
-        texts[file] = text
-        if old not in text:
-            missing.append(f"{file}: {old!r}")
-    if missing:
-        return missing
-    for file, old, new in edits:
-        texts[file] = texts[file].replace(old, new)
-    for file, text in texts.items():
-        (repo / file).write_text(text, encoding="utf-8")
-    return []
+def apply(repo: Path, variants: list[list[Edit]]) -> list[str]:
+    """Apply the first variant whose old texts are all found; return what is missing when none is."""
+    missing: list[str] = []
+    for edits in variants:
+        texts: dict[str, str] = {}
+        absent = []
+        for file, old, _new in edits:
+            path = repo / file
+            if file not in texts:
+                texts[file] = path.read_text(encoding="utf-8") if path.exists() else ""
+            if old not in texts[file]:
+                absent.append(f"{file}: {old!r}")
+        if absent:
+            missing += absent
+            continue
+        for file, old, new in edits:
+            texts[file] = texts[file].replace(old, new)
+        for file, text in texts.items():
+            (repo / file).write_text(text, encoding="utf-8")
+        return []
+    return missing
 
 
 def run_suite(repo: Path) -> tuple[int, str, float]:
