@@ -110,7 +110,9 @@ def run_suite(repo: Path) -> tuple[int, str, float]:
     env["PYTHONPATH"] = str(repo) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     start = time.perf_counter()
     r = subprocess.run(PYTEST, cwd=repo, env=env, capture_output=True, text=True)
-    tail = (r.stdout.strip().splitlines() or [""])[-1]
+    lines = r.stdout.strip().splitlines() or [""]
+    failed = next((line.split(" - ")[0][len("FAILED ") :] for line in lines if line.startswith("FAILED ")), "")
+    tail = lines[-1] + (f"; first failure {failed}" if failed else "")
     return r.returncode, tail, time.perf_counter() - start
 
 
