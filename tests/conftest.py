@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from mamcli.numbers import q8
 from mamcli.portfolio import load_portfolio
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,8 +37,23 @@ def sample(name: str) -> str:
 
 
 def r8(x) -> Decimal:
-    """Half-up to 8 places: how every JSON number is written."""
-    return q8(Decimal(x) if not isinstance(x, Decimal) else x)
+    """Round half-up (ties away from zero) to 8 places: how SPEC §4 says every JSON number is written.
+
+    Written here with integer arithmetic, independently of mamcli.numbers (a helper that rounded with the
+    program's own function would hide a change of rounding mode): scale by 10^8, split off the fraction,
+    and round the magnitude up when the fraction is one half or more.
+    """
+    d = Decimal(x) if not isinstance(x, Decimal) else x
+    sign, digits, exponent = d.as_tuple()
+    magnitude = int("".join(map(str, digits)) or "0")
+    shift = exponent + 8  # magnitude × 10^shift = |d| × 10^8
+    if shift >= 0:
+        units = magnitude * 10**shift
+    else:
+        units, rest = divmod(magnitude, 10**-shift)
+        if 2 * rest >= 10**-shift:  # the fraction is at least one half: away from zero
+            units += 1
+    return Decimal((sign if units else 0, tuple(int(c) for c in str(units)), -8))  # exact: no context rounding
 
 
 def div(a, b) -> Decimal:

@@ -57,6 +57,98 @@ def test_import_v2_reproduces_the_account_totals(tmp_path):
     assert any("open_orders not given" in a for a in pf.assumptions)  # not in the payloads
 
 
+def _payload(name):
+    return json.loads((PAYLOADS / name).read_text(), parse_float=D)
+
+
+def test_payload_totals_worked_out_by_hand_from_their_own_rows():
+    """The account fixture's totals follow from its rows and the other payloads, per Binance's definitions
+    for Multi-Assets mode (SPEC §1, §7), computed here without mamcli; the figures are written out:
+
+    rates (assetIndex): USDT bid 1 × (1 − 0.0001) = 0.9999, ask 1.0001; BTC bid 60,000 × 0.95 = 57,000, ask 63,000
+    positions (positionRisk): BTCUSDT +0.1, entry 63,000, mark 60,000: notional 6,000, uPnL −300,
+      IM 6,000 / 10 = 600, MM 6,000 × 0.004 − 0 = 24 (bracket 1: 0 ≤ 6,000 < 50,000);
+      ETHUSDT −2, entry 3,250, mark 3,000: notional 6,000, uPnL −2 × (3,000 − 3,250) = +500,
+      IM 600, MM 6,000 × 0.005 − 0 = 30 (bracket 1: < 10,000)
+    USDT: wallet 2,000, uPnL 200, margin balance 2,200, maint 54, initial 1,200; BTC: wallet 0.05, no uPnL
+    totalWalletBalance    = 2,000 × 0.9999 + 0.05 × 57,000 = 1,999.8 + 2,850 = 4,849.8
+    totalUnrealizedProfit = 200 × 0.9999 = 199.98
+    totalMarginBalance    = 2,200 × 0.9999 + 0.05 × 57,000 = 2,199.78 + 2,850 = 5,049.78
+    totalMaintMargin      = (24 + 30) × 1.0001 = 54.0054
+    totalInitialMargin    = (600 + 600) × 1.0001 = 1,200.12
+    availableBalance      = 5,049.78 − 1,200.12 = 3,849.66 (= maxWithdrawAmount here)
+    assets[].availableBalance: USDT 3,849.66 / 1.0001 = 3,849.27507249…, BTC 3,849.66 / 63,000 = 0.06110571…
+    """
+    account = _payload("account_v2.json")
+    index = {row["symbol"][:-3]: row for row in _payload("assetIndex.json")}
+    risk = {row["symbol"]: row for row in _payload("positionRisk_v2.json") if D(row["positionAmt"]) != 0}
+    brackets = {row["symbol"]: row["brackets"] for row in _payload("leverageBracket.json")}
+    for asset, row in index.items():  # the index rows are consistent with themselves
+        assert D(row["bidRate"]) == D(row["index"]) * (1 - D(row["bidBuffer"])), asset
+        assert D(row["askRate"]) == D(row["index"]) * (1 + D(row["askBuffer"])), asset
+    assert (D(index["USDT"]["bidRate"]), D(index["BTC"]["bidRate"])) == (D("0.9999"), D(57000))
+
+    upnl = maint = initial = D(0)
+    for symbol, row in risk.items():
+        amount, entry, mark = D(row["positionAmt"]), D(row["entryPrice"]), D(row["markPrice"])
+        notional = abs(amount) * mark
+        assert D(row["notional"]) == amount * mark and D(row["unRealizedProfit"]) == amount * (mark - entry)
+        bracket = next(b for b in brackets[symbol] if D(b["notionalFloor"]) <= notional < D(b["notionalCap"]))
+        upnl += amount * (mark - entry)
+        maint += notional * D(bracket["maintMarginRatio"]) - D(bracket["cum"])
+        initial += notional / D(row["leverage"])
+    assert (upnl, maint, initial) == (200, 54, 1200)
+
+    rows = {row["asset"]: row for row in account["assets"]}
+    usdt, btc = rows["USDT"], rows["BTC"]
+    assert D(usdt["unrealizedProfit"]) == upnl and D(usdt["marginBalance"]) == D(usdt["walletBalance"]) + upnl
+    assert (D(usdt["maintMargin"]), D(usdt["initialMargin"])) == (maint, initial)
+
+    def usd(asset, amount):  # a balance at the bid rate, a debt at the ask rate (SPEC §1 collateral_usd)
+        return amount * D(index[asset]["bidRate" if amount >= 0 else "askRate"])
+
+    margin_balance = usd("USDT", D(usdt["marginBalance"])) + usd("BTC", D(btc["marginBalance"]))
+    wallet = usd("USDT", D(usdt["walletBalance"])) + usd("BTC", D(btc["walletBalance"]))
+    maint_usd = maint * D(index["USDT"]["askRate"])
+    initial_usd = initial * D(index["USDT"]["askRate"])
+    assert (margin_balance, wallet, maint_usd, initial_usd) == (D("5049.78"), D("4849.8"), D("54.0054"), D("1200.12"))
+    assert D(account["totalMarginBalance"]) == margin_balance
+    assert D(account["totalWalletBalance"]) == wallet
+    assert D(account["totalUnrealizedProfit"]) == usd("USDT", upnl) == D("199.98")
+    assert D(account["totalMaintMargin"]) == maint_usd
+    assert D(account["totalInitialMargin"]) == initial_usd
+    assert D(account["availableBalance"]) == margin_balance - initial_usd == D("3849.66")
+    assert D(usdt["availableBalance"]) == round(D("3849.66") / D("1.0001"), 8) == D("3849.27507249")
+    assert D(btc["availableBalance"]) == round(D("3849.66") / 63000, 8) == D("0.06110571")
+    # the account's own position rows say the same
+    for row in account["positions"]:
+        if row["symbol"] in risk:
+            assert D(row["unrealizedProfit"]) == D(risk[row["symbol"]]["unRealizedProfit"])
+    # positionRisk's liquidationPrice is not read by import; the BTC one is SPEC §6's multi-asset price
+    # (BTC collateral falling with the mark, USDT negative below 38,000 so at the ask 1.0001):
+    # 1.0001(0.1 m − 3,800) + 0.0475 m − 1.0001(0.0004 m + 30) = 0 → m = 3,830.383 / 0.14710996 = 26,037.55…
+    assert round(D("3830.383") / D("0.14710996"), 8) == D(risk["BTCUSDT"]["liquidationPrice"])
+
+
+def test_import_agrees_with_the_hand_totals_and_says_when_it_does_not(tmp_path):
+    r = invoke("import", *FILES_V2, "-o", "-")
+    assert r.exit_code == 0, r.stderr
+    # 5,049.78 and 54.0054 worked out above from the payloads' rows; mamcli reaches them from the file it wrote
+    assert r.stderr == (
+        "mamcli: import: equity 5,049.78 USD, maintenance 54.01 USD; totalMarginBalance 5049.78000000 agrees; "
+        "totalMaintMargin 54.00540000 agrees\n"
+    )
+    # a payload whose totals are before haircuts (2,200 + 0.05 × 60,000 = 5,200; 54 without the ask buffer)
+    account = json.loads((PAYLOADS / "account_v2.json").read_text())
+    account.update(totalMarginBalance="5200.00000000", totalMaintMargin="54.00000000")
+    (tmp_path / "account.json").write_text(json.dumps(account))
+    files = [str(tmp_path / "account.json") if f.endswith("account_v2.json") else f for f in FILES_V2]
+    r = invoke("import", *files, "-o", "-")
+    assert r.exit_code == 0
+    assert "totalMarginBalance 5200.00000000 DIFFERS (check prices and haircuts)" in r.stderr
+    assert "totalMaintMargin 54.00000000 agrees" in r.stderr  # within the 0.01 USD tolerance of the check
+
+
 def test_import_v3_hedge_mode_matches_v2(tmp_path):
     files = [
         "--account",

@@ -248,22 +248,77 @@ def test_liquidation_shock_agrees_with_risk_at_that_shock():
     assert just_past.band == "liquidation"
 
 
-def test_stress_steps_agree_with_risk_at_each_shock():
-    pf = load_portfolio(sample("hedged.toml"))
-    result = engine.stress(pf, "BTC", D("-0.6"), D("0.2"), 9)
-    assert [s.shock for s in result.steps] == [D("-0.6") + D("0.1") * k for k in range(9)]
-    for step in result.steps:
-        r = engine.risk(engine.what_if(pf, shocks=[("BTC", step.shock)]))
-        assert (step.equity_usd, step.maint_margin_usd, step.margin_ratio, step.band) == (
-            r.equity_usd,
-            r.maint_margin_usd,
-            r.margin_ratio,
-            r.band,
-        )
-    # BTC −x: USDT 2,200 − 6,000x (valued 1.0001 once below 0), BTC 2,850(1 − x), ETH fixed:
-    # the sweep's exact root equals the risk command's down shock
-    assert result.liquidation_shock == engine.risk(pf).liquidation_shocks["BTC"].down
-    assert result.worst_band == "liquidation"
+STRESS = """
+[account]
+rules = "seed"
+[assets.USDT]
+balance = 1000
+price = 1
+haircut = 0
+ask_buffer = 0.0001
+[assets.BTC]
+balance = 0.1
+price = 50000
+haircut = 0.05
+ask_buffer = 0.05
+[assets.USDC]
+balance = -100
+price = 1
+haircut = 0
+ask_buffer = 0
+[[positions]]
+symbol = "BTCUSDT"
+side = "long"
+quantity = 0.2
+entry_price = 50000
+mark_price = 50000
+[brackets]
+BTCUSDT = [ { floor = 0, cap = {floor}, mmr = 0.004, cum = 0 }, { floor = {floor}, cap = 50000, mmr = 0.005, cum = {cum} } ]
+"""
+
+
+def test_stress_steps_worked_by_hand(write):
+    """BTC shocked s: USDT margin balance 1,000 + 0.2 × 50,000 s = 1,000 + 10,000 s (at the ask 1.0001 once
+    negative, i.e. below s = −0.1), BTC collateral 0.1 × 50,000(1 + s) × 0.95 = 4,750(1 + s), USDC −100 × 1,
+    notional 10,000(1 + s): bracket 0.4 % below 12,000, else 0.5 % − 12 (cum 12 = 12,000 × 0.001); the
+    maintenance is valued at USDT's ask rate 1.0001."""
+    path = write(STRESS.replace("{floor}", "12000").replace("{cum}", "12"))
+    r = invoke("stress", path, "--shock-range", "BTC:-50%:+50%", "--steps", "5", "--json")
+    assert r.exit_code == 1, r.stderr  # a step in liquidation is beyond --fail-on red
+    doc = json.loads(r.stdout, parse_float=D)
+    expected = [
+        # s = −0.5: USDT −4,000 × 1.0001 = −4,000.4; BTC 2,375; USDC −100 → −1,725.4; maint 5,000 × 0.004 = 20
+        # × 1.0001 = 20.002; equity ≤ 0: ratio null, liquidation; USDC negative in liquidation: auto-exchange fires
+        ("-0.5", "-1725.4", "20.002", None, "liquidation", True),
+        # s = −0.25: USDT −1,500 × 1.0001 = −1,500.15; BTC 3,562.5; −100 → 1,962.35; 7,500 × 0.004 × 1.0001
+        ("-0.25", "1962.35", "30.003", r8(div("30.003", "1962.35")), "green", False),  # 0.01528932…
+        # s = 0: 1,000 + 4,750 − 100 = 5,650; 10,000 × 0.004 = 40 → 40.004
+        ("0", "5650", "40.004", r8(div("40.004", "5650")), "green", False),
+        # s = 0.25: 3,500 + 5,937.5 − 100 = 9,337.5; 12,500 × 0.005 − 12 = 50.5 → 50.50505
+        ("0.25", "9337.5", "50.50505", r8(div("50.50505", "9337.5")), "green", False),
+        # s = 0.5: 6,000 + 7,125 − 100 = 13,025; 15,000 × 0.005 − 12 = 63 → 63.0063
+        ("0.5", "13025", "63.0063", r8(div("63.0063", "13025")), "green", False),
+    ]
+    got = [
+        (s["shock"], s["equity_usd"], s["maint_margin_usd"], s["margin_ratio"], s["band"], s["autoexchange"])
+        for s in doc["steps"]
+    ]
+    assert got == [(D(a), D(b), D(c), d, e, f) for a, b, c, d, e, f in expected]
+    assert [x[3] for x in expected[1:]] == [D("0.01528932"), D("0.00708035"), D("0.00540884"), D("0.00483734")]
+    # the exact root, below s = −0.1 (USDT at the ask) and in the 0.4 % bracket (notional < 12,000):
+    # 1.0001(1,000 + 10,000 s) + 4,750(1 + s) − 100 − 40.004(1 + s) = 5,610.096 + 14,710.996 s = 0
+    assert doc["liquidation_shock"] == r8(div("-5610.096", "14710.996")) == D("-0.38135392")
+    assert doc["worst_band"] == "liquidation"
+
+
+def test_liquidation_shock_from_a_notional_exactly_on_a_bracket_floor(write):
+    """The same account with the floor at 10,000, where the notional is now: any fall puts it in the 0.4 %
+    bracket, so the root is the one above (5,610.096 / 14,710.996), not the one of the 0.5 % bracket
+    extended below its floor (1.0001 × (50(1 + s) − 10): 5,610.096 + 14,700.995 s = 0, −0.38161335)."""
+    path = write(STRESS.replace("{floor}", "10000").replace("{cum}", "10"))
+    doc = json.loads(invoke("risk", path, "--json").stdout, parse_float=D)
+    assert doc["maint_margin_usd"] == D("40.004")  # on the floor: 10,000 × 0.005 − 10 = 40 (= 10,000 × 0.004)
+    assert doc["liquidation_shocks"]["BTC"]["down"] == r8(div("-5610.096", "14710.996"))
 
 
 def test_single_asset_pool_shocks(load):
@@ -360,3 +415,99 @@ def test_risk_compare_table_and_json():
     assert "isolated" in r.stdout and "single-asset cross" in r.stdout and "liq. BTCUSDT long" in r.stdout
     doc = json.loads(invoke("risk", sample("single-isolated.toml"), "--compare", "--json").stdout)
     assert [x["layout"] for x in doc["compare"]] == ["isolated", "single-asset cross", "multi-asset"]
+
+
+# ------------------------------------------------------------------------------------ a quadratic root by hand
+
+ETHBTC = """
+[account]
+rules = "seed"
+[assets.USDT]
+balance = -20000
+price = 1
+haircut = 0
+ask_buffer = 0
+[assets.BTC]
+balance = 0.5
+price = 50000
+haircut = 0.05
+ask_buffer = 0.05
+[[positions]]
+symbol = "ETHBTC"
+side = "{side}"
+quantity = 20
+entry_price = {entry}
+mark_price = 0.05
+maint_margin_rate = 0.01
+"""
+
+
+def quadratic_roots(c2, c1, c0):
+    """Both roots of c2·s² + c1·s + c0 = 0 by the school formula, at 60 digits (the test's own arithmetic)."""
+    with localcontext() as ctx:
+        ctx.prec = 60
+        disc = D(c1) * c1 - 4 * D(c2) * c0
+        assert disc > 0
+        root = disc.sqrt()
+        return sorted([(-c1 - root) / (2 * c2), (-c1 + root) / (2 * c2)])
+
+
+def risk_json(path):
+    r = invoke("risk", path, "--json")
+    assert r.exit_code == 0, r.stderr
+    return json.loads(r.stdout, parse_float=D)
+
+
+def test_quadratic_liquidation_shock_of_an_ethbtc_long_margined_in_btc(write):
+    """The margin asset itself moves: ETHBTC (base ETH, margin BTC) under ETH and BTC shocked together.
+
+    Shock s of every non-stable asset: BTC's index 50,000(1 + s) and ETHBTC's mark 0.05(1 + s).
+    BTC margin balance: wallet 0.5 + uPnL 20 × (0.05(1 + s) − 0.04) = 0.7 + s (positive for s > −0.7: bid)
+    BTC collateral: (0.7 + s) × 50,000(1 + s) × 0.95 = 47,500 (0.7 + 1.7 s + s²)
+    maintenance: 20 × 0.05(1 + s) × 0.01 = 0.01(1 + s) BTC, at the ask 50,000(1 + s) × 1.05 = 525 (1 + s)²
+    USDT: −20,000 at the ask rate 1 (ask buffer 0)
+    buffer B(s) = −20,000 + 47,500(0.7 + 1.7 s + s²) − 525(1 + 2 s + s²)
+      c0 = −20,000 + 33,250 − 525 = 12,725 (= equity 13,250 − maintenance 525 at s = 0)
+      c1 = 80,750 − 1,050 = 79,700
+      c2 = 47,500 − 525 = 46,975
+    roots (−79,700 ± √(79,700² − 4 × 46,975 × 12,725)) / (2 × 46,975) = (−79,700 ± √3,961,062,500) / 93,950
+      √3,961,062,500 = 62,936.9883…: s = −0.178424… (down), and −1.5184… (a price below 0: no answer)
+    Up: B rises for s > −c1 / 2c2 = −0.848: no liquidation.
+    """
+    doc = risk_json(write(ETHBTC.format(side="long", entry="0.04")))
+    assert (doc["equity_usd"], doc["maint_margin_usd"]) == (D(13250), D(525))  # 0.7 × 47,500 − 20,000; 0.01 × 52,500
+    assert 79700**2 - 4 * 46975 * 12725 == 3961062500
+    low, high = quadratic_roots(46975, 79700, 12725)
+    assert low < -1 < high < 0
+    shocks = doc["liquidation_shocks"]
+    assert shocks["non-stable"] == {"down": r8(high), "up": None}
+    assert r8(high) == D("-0.17842499")  # (−79,700 + 62,936.98833…) / 93,950
+    # the linear cases beside it, for contrast:
+    # BTC alone (ETHBTC's mark stays): −20,000 + 0.7 × 47,500(1 + s) − 525(1 + s) = 0 → 1 + s = 20,000 / 32,725
+    # ETH alone (BTC's price stays): −20,000 + 47,500(0.7 + s) − 525(1 + s) = 12,725 + 46,975 s = 0
+    assert shocks["BTC"] == {"down": r8(div(20000, 32725) - 1), "up": None}
+    assert shocks["ETH"] == {"down": r8(div(-12725, 46975)), "up": None}
+    # the position's liquidation price moves ETHBTC and ETH only: the ETH-alone root, 0.05 × (1 − 12,725 / 46,975)
+    assert doc["positions"][0]["liquidation_price"] == r8(D("0.05") * (1 + div(-12725, 46975)))
+
+
+def test_quadratic_liquidation_shocks_of_an_ethbtc_short_both_ways(write):
+    """The same account short (entry 0.06): both roots of a concave quadratic are answers.
+
+    BTC margin balance: 0.5 − 20 × (0.05(1 + s) − 0.06) = 0.7 − s (positive for s < 0.7: bid)
+    B(s) = −20,000 + 47,500 (0.7 − s)(1 + s) − 525 (1 + s)² = −20,000 + 47,500(0.7 − 0.3 s − s²) − 525(1 + 2 s + s²)
+      c0 = 12,725; c1 = −14,250 − 1,050 = −15,300; c2 = −47,500 − 525 = −48,025
+    disc = 15,300² + 4 × 48,025 × 12,725 = 234,090,000 + 2,444,472,500 = 2,678,562,500 (√ = 51,755.79…)
+    roots (15,300 ∓ 51,755.79…) / (−96,050): s = 0.379540… (up; margin balance 0.32 > 0 there) and
+    s = −0.698124… (down; 1 + s > 0 and the margin balance 1.398 > 0 there).
+    With the discriminant's sign flipped (234,090,000 − 2,444,472,500 < 0) there would be no root at all.
+    """
+    doc = risk_json(write(ETHBTC.format(side="short", entry="0.06")))
+    assert (doc["equity_usd"], doc["maint_margin_usd"]) == (D(13250), D(525))
+    assert 15300**2 + 4 * 48025 * 12725 == 2678562500
+    down, up = quadratic_roots(-48025, -15300, 12725)
+    assert -1 < down < -D("0.69") and D("0.37") < up < D("0.7")
+    assert doc["liquidation_shocks"]["non-stable"] == {"down": r8(down), "up": r8(up)}
+    assert (r8(down), r8(up)) == (D("-0.69812421"), D("0.37954014"))
+    # ETH alone: −20,000 + 47,500(0.7 − s) − 525(1 + s) = 12,725 − 48,025 s = 0 → s = 12,725 / 48,025, up only
+    assert doc["liquidation_shocks"]["ETH"] == {"down": None, "up": r8(div(12725, 48025))}
