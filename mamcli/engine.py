@@ -36,6 +36,7 @@ from mamcli.results import (
     StressStep,
     Summary,
     SwitchResult,
+    Threshold,
     ThresholdTrigger,
     Trigger,
 )
@@ -85,6 +86,7 @@ def equity(pf: Portfolio) -> EquityResult:
         initial_margin_usd=acct.initial_margin_usd,
         available_usd=available_usd,
         available=available,
+        totals=acct.totals,
         assumptions=_notes(pf, note),
     )
 
@@ -112,6 +114,7 @@ def position_row(pf: Portfolio, pos: Position, liquidation_price: Decimal | None
         maint_margin=maint,
         maint_margin_usd=maint * margin_rate(pf, pos.margin_asset),
         liquidation_price=liquidation_price,
+        liquidation_fee=pos.liquidation_fee,
     )
 
 
@@ -131,6 +134,14 @@ def risk(pf: Portfolio, with_compare: bool = False) -> RiskResult:
             PoolRow(p.name, p.asset, p.margin_type, p.equity, p.maint_margin, p.margin_ratio, p.band, p.buffer)
             for p in acct.pools
         )
+    fee_usd, unknown = clearance_fee(pf)
+    notes = []
+    if pf.positions:
+        notes.append(
+            "clearance_fee_usd: an estimate of what liquidation would charge on top of the losses, "
+            "notional times liquidation fee at current marks"
+            + (f" (no fee known for {', '.join(unknown)}: left out)" if unknown else "")
+        )
     return RiskResult(
         *_head("risk", pf),
         equity_usd=acct.equity_usd,
@@ -138,26 +149,44 @@ def risk(pf: Portfolio, with_compare: bool = False) -> RiskResult:
         margin_ratio=acct.margin_ratio,
         band=acct.band,
         buffer_usd=acct.buffer_usd,
+        clearance_fee_usd=fee_usd,
+        totals=acct.totals,
         positions=Rows(row, len(prices)),
         pools=pool_rows,
         liquidation_shocks=liquidation_shocks(pf, solver),
-        assumptions=_notes(pf),
+        assumptions=_notes(pf, *notes),
         compare=compare(pf) if with_compare else None,
     )
 
 
+def clearance_fee(pf: Portfolio) -> tuple[Decimal, list[str]]:
+    """Σ notional × liquidation fee × the margin asset's margin rate (SPEC §10), and the symbols with no fee."""
+    total = ZERO
+    unknown: list[str] = []
+    for pos in pf.positions:
+        if pos.liquidation_fee is None:
+            if pos.symbol not in unknown:
+                unknown.append(pos.symbol)
+            continue
+        total += pos.notional * pos.liquidation_fee * margin_rate(pf, pos.margin_asset)
+    return total, unknown
+
+
 # ---------------------------------------------------------------------------------------------- what-if
 
-STABLECOINS = frozenset({"USDT", "USDC", "FDUSD", "BUSD", "TUSD", "USDP", "DAI", "BFUSD", "USDE"})
 NON_STABLE = "non-stable"
 
 
 def shockable(pf: Portfolio) -> list[str]:
-    """Non-stable assets held as collateral or traded as a position's base, in file order."""
-    names = [n for n, a in pf.assets.items() if n not in STABLECOINS and a.balance != 0]
+    """Non-stable assets held as collateral or traded as a position's base, in file order.
+
+    What is stable (USD-pegged) is data: the rules profile's `stable = true` assets (SPEC §10).
+    """
+    stable = pf.rules.stable
+    names = [n for n, a in pf.assets.items() if n not in stable and a.balance != 0]
     seen = set(names)
     for pos in pf.positions:
-        if pos.base_asset and pos.base_asset not in STABLECOINS and pos.base_asset not in seen:
+        if pos.base_asset and pos.base_asset not in stable and pos.base_asset not in seen:
             names.append(pos.base_asset)
             seen.add(pos.base_asset)
     return names
@@ -336,6 +365,20 @@ def _threshold_triggers(pf: Portfolio) -> list[ThresholdTrigger]:
     return out
 
 
+def thresholds(pf: Portfolio) -> tuple[Threshold, ...]:
+    """Every listed asset's distance to its auto-exchange threshold (SPEC §9), in the threshold's unit."""
+    out = []
+    for name, a in pf.assets.items():
+        rule = pf.tier.threshold_for(name)
+        if rule is None:
+            continue
+        threshold, unit = rule
+        measure = a.balance * a.price if unit == "USD" else a.balance
+        source = "exchangeInfo" if name in pf.tier.from_exchange_info else "rules"
+        out.append(Threshold(name, threshold, unit, a.balance, measure - threshold, source))
+    return tuple(out)
+
+
 def _triggers(pf: Portfolio, acct: Account) -> list[Trigger]:
     """The auto-exchange triggers that fire on the account (multi-asset mode only)."""
     if not pf.multi:
@@ -435,6 +478,7 @@ def autoexchange(pf: Portfolio, what_if: bool = False) -> AutoexchangeResult:
         cost_usd=plan.cost_usd,
         shortfall_usd=plan.shortfall_usd,
         balances_after=plan.balances_after,
+        thresholds=thresholds(pf) if pf.multi else (),
         assumptions=_notes(pf, *notes),
     )
 

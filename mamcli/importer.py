@@ -279,9 +279,11 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
 
     # assets: held, or margin of a position
     names = [n for n, b in balances.items() if b != 0]
+    known = set(balances) | set(index)  # the account's margin assets and the index's: no list kept in code
     for p in positions:
+        core = p["symbol"].split("_")[0]
         quote = p.get("margin_asset") or next(
-            (a for a in ("USDT", "USDC", "FDUSD", "BTC") if p["symbol"].split("_")[0].endswith(a)), None
+            (core[-n:] for n in range(len(core) - 1, 1, -1) if core[-n:] in known), None
         )
         if quote and quote not in names:
             names.append(quote)

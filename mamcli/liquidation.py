@@ -237,7 +237,7 @@ class Solver:
             k[pos.margin_asset] = k.get(pos.margin_asset, ZERO) + pos.side * pos.quantity * pos.mark_price
         moving_set = set(moving)
         terms: list[Term] = []
-        for name in set(k) | (assets & set(pf.assets)):
+        for name in set(k) | {n for n in assets if n in pf.assets}:
             a = pf.assets[name]
             terms.append(
                 _Collateral(a.balance + self.upnl[name], k.get(name, ZERO), a, 1 if name in assets else 0, direction)
@@ -304,6 +304,8 @@ class Solver:
     def liquidation_shock(self, shocked: set[str], direction: int) -> Decimal | None:
         """The shock of the assets in `shocked` (prices and the marks on them) that brings ratio to 100 %."""
         moving = sorted(i for name in shocked for i in self.by_base.get(name, ()))
-        if not moving and not (self.pf.multi and shocked & set(self.pf.assets)):
+        if not self.pf.positions:  # nothing to maintain: no shock can liquidate (SPEC §9)
+            return None
+        if not moving and not (self.pf.multi and any(n in self.pf.assets for n in shocked)):
             return None
         return self._account(moving, shocked, direction)

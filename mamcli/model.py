@@ -237,6 +237,7 @@ class Tier(Record):
     name: str
     threshold_usd: Decimal | None  # e.g. -10000 (USD at index)
     thresholds: dict[str, Decimal]  # asset units, e.g. BTC -0.1
+    from_exchange_info: frozenset[str] = frozenset()  # assets whose threshold came from exchangeInfo
 
     def threshold_for(self, asset: str) -> tuple[Decimal, str] | None:
         """(threshold, unit) that applies to the asset: asset units first, else USD; None if none."""

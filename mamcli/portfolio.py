@@ -439,13 +439,24 @@ def build_portfolio(
             assumptions.append(f"credits mode: the account holds {CREDITS} (Binance Credits, SPEC §10)")
     info_thresholds, info_fees = _load_exchange_info(p, doc)
     if info_thresholds:
-        tier = tier._replace(thresholds={**tier.thresholds, **info_thresholds})
+        tier = tier._replace(
+            thresholds={**tier.thresholds, **info_thresholds}, from_exchange_info=frozenset(info_thresholds)
+        )
         listed = ", ".join(f"{a} {v}" for a, v in info_thresholds.items())
         assumptions.append(f"auto-exchange thresholds from exchangeInfo (autoAssetExchange): {listed}")
     own_brackets = _load_brackets(p, doc)
     brackets = {**profile.brackets, **own_brackets} if profile.brackets else own_brackets
     declared = [a for a in _table(Problems(label), "assets", doc.get("assets")) if isinstance(a, str)]
-    positions = _load_positions(p, doc, declared, brackets, mode, assumptions)
+    credits_asset = CREDITS if credits else None
+    if credits and CREDITS not in declared and doc.get("positions"):
+        p.add(
+            "account.credits",
+            f"Credits mode books every position in {CREDITS}; add [assets.{CREDITS}] with its balance "
+            "(its price defaults to 1)",
+        )
+    positions = _load_positions(p, doc, declared, brackets, mode, assumptions, credits_asset, profile.stable)
+    if credits and positions:
+        assumptions.append(f"credits mode: the PnL and margin of every position are booked in {CREDITS}")
     positions = _resolve_snapshot_and_fees(positions, own_brackets, info_fees, profile, assumptions)
     p.check()
     return Portfolio(
@@ -690,8 +701,11 @@ def _split(symbol: str, assets: frozenset[str]) -> tuple[str | None, str | None]
     return None, None
 
 
-def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Position]:
-    """`assets` are the names the file declares (valid or not), so one bad asset does not cascade."""
+def _load_positions(p, doc, assets, brackets, mode, assumptions, credits: str | None = None, quotes=frozenset()):
+    """`assets` are the names the file declares (valid or not), so one bad asset does not cascade.
+
+    In Credits mode (`credits` names the Credits asset) every position is margined in it, and a symbol's
+    quote may be any stable asset of the rules (`quotes`), listed or not."""
     raw = doc.get("positions", [])
     if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
         p.add("positions", "must be an array of [[positions]] tables")
@@ -699,6 +713,7 @@ def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Positio
     out = []
     splits: dict = {}
     assets = frozenset(a for a in assets if isinstance(a, str))  # looked up per position: a set, not a list
+    symbol_quotes = assets | quotes if credits else assets
     for i, row in enumerate(raw, 1):
         key = f"positions[{i}]"
         _unknown_keys(p, f"{key}.", row, POSITION_KEYS)
@@ -719,8 +734,10 @@ def _load_positions(p, doc, assets, brackets, mode, assumptions) -> list[Positio
         margin_asset = _text(p, key, row, "margin_asset")
         if symbol is None:
             continue
-        base, quote = _split_symbol(symbol, assets, splits)
-        if margin_asset is None:
+        base, quote = _split_symbol(symbol, symbol_quotes, splits)
+        if credits:
+            margin_asset = credits
+        elif margin_asset is None:
             margin_asset = quote
             if margin_asset is None:
                 p.add(

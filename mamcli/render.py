@@ -247,6 +247,7 @@ def _risk(r: Doc, colour: bool) -> list[str]:
         ["equity (USD)", usd(r["equity_usd"])],
         ["maintenance margin (USD)", usd(r["maint_margin_usd"])],
         ["buffer to liquidation (USD)", usd(r["buffer_usd"])],
+        ["clearance fee if liquidated (USD)", usd(r["clearance_fee_usd"])],
     ]
     out = [_pairs(summary)]
     if r["positions"]:
@@ -360,6 +361,13 @@ def _autoexchange(r: Doc, colour: bool) -> list[str]:
             "balances after:",
             _pairs([[k, qty(v)] for k, v in r["balances_after"].items()]),
         ]
+    if r["thresholds"]:
+        rows = [
+            [t["asset"], f"{qty(t['threshold'])} {t['unit']}", qty(t["balance"]), f"{qty(t['headroom'])} {t['unit']}"]
+            for t in r["thresholds"]
+        ]
+        out += ["", "distance to the threshold (headroom: how much further the balance may fall):"]
+        out += [_table(rows, ["asset", "threshold", "balance", "headroom"])]
     return out
 
 

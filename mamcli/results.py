@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from mamcli.model import BANDS, Record
+from mamcli.valuation import Totals
 
 OMITTED_WHEN_NONE = frozenset({"symbol", "asset", "pools", "compare"})
 
@@ -49,6 +50,7 @@ class EquityResult(Record):
     initial_margin_usd: Decimal
     available_usd: Decimal
     available: dict[str, Decimal]
+    totals: dict[str, Totals]
     assumptions: tuple[str, ...]
 
     def return_code(self, fail_on: str = "red") -> int:
@@ -75,6 +77,7 @@ class PositionRow(Record):
     maint_margin: Decimal
     maint_margin_usd: Decimal
     liquidation_price: Decimal | None
+    liquidation_fee: Decimal | None  # clearance fee rate; None: not known
 
 
 class PoolRow(Record):
@@ -118,6 +121,8 @@ class RiskResult(Record):
     margin_ratio: Decimal | None
     band: str
     buffer_usd: Decimal
+    clearance_fee_usd: Decimal
+    totals: dict[str, Totals]
     positions: Sequence[PositionRow]
     pools: tuple[PoolRow, ...] | None
     liquidation_shocks: dict[str, Shocks]
@@ -226,6 +231,17 @@ class CoverPlan(Record):
     balances_after: dict[str, Decimal]
 
 
+class Threshold(Record):
+    """How far a wallet is from its auto-exchange threshold (SPEC §9)."""
+
+    asset: str
+    threshold: Decimal
+    unit: str  # the asset itself, or USD
+    balance: Decimal
+    headroom: Decimal  # how much further the balance may fall before it triggers, in `unit`; <= 0: triggered
+    source: str  # rules or exchangeInfo
+
+
 class AutoexchangeResult(Record):
     command: str
     mode: str
@@ -239,6 +255,7 @@ class AutoexchangeResult(Record):
     cost_usd: Decimal
     shortfall_usd: Decimal
     balances_after: dict[str, Decimal]
+    thresholds: tuple[Threshold, ...]
     assumptions: tuple[str, ...]
 
     def return_code(self, fail_on: str = "red") -> int:

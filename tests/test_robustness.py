@@ -155,7 +155,9 @@ def test_latin1_keeps_what_it_can_carry():
     r = mamcli("risk", HEDGED, env_extra={"PYTHONIOENCODING": "latin-1"})
     assert r.returncode == 0 and r.stderr == b""
     text = r.stdout.decode("latin-1")
-    assert text.splitlines()[0] == f"mamcli risk · {HEDGED} · multi-asset · rules binance · tier regular"  # · is Latin-1
+    assert (
+        text.splitlines()[0] == f"mamcli risk · {HEDGED} · multi-asset · rules binance · tier regular"
+    )  # · is Latin-1
     assert "non-stable         -         -" in text  # — is not
 
 

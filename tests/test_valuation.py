@@ -104,3 +104,171 @@ def test_pools_name_their_positions(load):
     # equity 1,000 + uPnL (0 + 10 × (90 − 100) = −100) = 900; maintenance 600 × 0.004 + 900 × 0.01 = 11.4
     assert cross.equity == D(900) and cross.maint_margin == D("11.4")
     assert cross.buffer == D("888.6")
+
+
+CREDITS = """
+[account]
+mode = "multi-asset"
+credits = true
+
+[assets.BNFCR]
+balance = 2000
+haircut = 0
+ask_buffer = 0
+
+[assets.BTC]
+balance = 0.1
+price = 50000
+
+[assets.ETH]
+balance = 1
+price = 2000
+
+[[positions]]
+symbol = "BTCUSDT"
+side = "long"
+quantity = 0.2
+entry_price = 50000
+mark_price = 50000
+maint_margin_rate = 0.004
+"""
+
+
+def test_credits_mode_books_positions_in_bnfcr_and_never_shocks_it(load):
+    # Credits mode (SPEC §10): BTCUSDT's PnL and margin are booked in BNFCR (price 1 by default, no haircut
+    # here); BNFCR is stable, so it is not shocked and not in `non-stable`.  BTC and ETH keep the binance
+    # profile's 5 % haircut (ask buffer = haircut).  Under a shock s of the assets named:
+    #   BNFCR margin balance 2,000 + 0.2 × 50,000 s = 2,000 + 10,000 s (rate 1 either side of 0)
+    #   BTC 0.1 × 50,000 (1 + s) × 0.95 = 4,750 (1 + s);  ETH 1 × 2,000 × 0.95 = 1,900, (1 + s) when shocked
+    #   maintenance 0.2 × 50,000 (1 + s) × 0.004 × 1 = 40 (1 + s)
+    # BTC alone: 6,710 + 1,900 + (10,000 + 4,750 − 40) s = 8,610 + 14,710 s = 0 → s = −8,610 / 14,710
+    # BTC and ETH: 8,610 + 16,610 s = 0 → s = −8,610 / 16,610;  ETH alone moves no position: 8,610 + 1,900 s
+    # reaches 0 only at s = −4.53, below −100 %: none.
+    pf = load(CREDITS)
+    assert pf.credits and pf.positions[0].margin_asset == "BNFCR" and pf.assets["BNFCR"].price == 1
+    r = engine.risk(pf)
+    assert r.equity_usd == D(8650) and r.maint_margin_usd == D(40)  # 2,000 + 4,750 + 1,900
+    shocks = r.liquidation_shocks
+    assert set(shocks) == {"BTC", "ETH", "non-stable"}  # never BNFCR
+    assert abs(shocks["BTC"].down - div(-8610, 14710)) < D("1e-40")
+    assert abs(shocks["non-stable"].down - div(-8610, 16610)) < D("1e-40")
+    assert shocks["ETH"].down is None
+    assert any("booked in BNFCR" in a for a in r.assumptions)
+
+
+def test_credits_mode_needs_the_credits_asset(write):
+    from mamcli.model import InputError
+    from mamcli.portfolio import load_portfolio
+
+    path = write(CREDITS.replace("[assets.BNFCR]\nbalance = 2000\nhaircut = 0\nask_buffer = 0\n", ""))
+    with pytest.raises(InputError) as e:
+        load_portfolio(path)
+    assert "account.credits: Credits mode books every position in BNFCR; add [assets.BNFCR]" in str(e.value)
+
+
+def test_an_account_without_positions_has_no_liquidation_shock():
+    # samples/idle-ltv.toml holds collateral and a negative balance but no position: no maintenance is due, so
+    # no shock can liquidate it (SPEC §9: it used to show a BTC shock of −0.14 %)
+    from conftest import sample
+
+    from mamcli.portfolio import load_portfolio
+
+    r = engine.risk(load_portfolio(sample("idle-ltv.toml")))
+    assert r.liquidation_shocks and all(s.down is None and s.up is None for s in r.liquidation_shocks.values())
+
+
+FEES = """
+[account]
+mode = "{mode}"
+tier = "regular"
+
+[assets.USDT]
+balance = 10000
+price = 1
+haircut = 0
+ask_buffer = 0.0001
+
+[assets.ETH]
+balance = -1
+price = 3000
+
+[[positions]]
+symbol = "BTCUSDT"
+side = "long"
+quantity = 0.1
+entry_price = 60000
+mark_price = 60000
+maint_margin_rate = 0.004
+
+[[positions]]
+symbol = "ETHUSDT"
+side = "short"
+quantity = 2
+entry_price = 3000
+mark_price = 3000
+maint_margin_rate = 0.005
+
+[exchange_info]
+thresholds = {{ USDT = -10000 }}
+liquidation_fee = {{ ETHUSDT = 0.015 }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("mode", "expected"),
+    [
+        # multi-asset: margins at USDT's ask rate 1.0001: (0.1 × 60,000 × 0.0125 + 2 × 3,000 × 0.015) × 1.0001
+        # = (75 + 90) × 1.0001 = 165.0165
+        ("multi-asset", D("165.0165")),
+        # single-asset: at USDT's index price 1: 75 + 90 = 165
+        ("single-asset", D(165)),
+    ],
+)
+def test_clearance_fee_of_two_positions_with_different_fees(load, mode, expected):
+    r = engine.risk(load(FEES.format(mode=mode)))
+    # BTCUSDT takes the binance profile's 0.0125; ETHUSDT the file's exchangeInfo 0.015
+    assert [p.liquidation_fee for p in r.positions] == [D("0.0125"), D("0.015")]
+    assert r.clearance_fee_usd == expected
+
+
+def test_threshold_headroom_in_the_thresholds_unit(load):
+    # tier regular of the binance profile: ETH −5 (asset units); USDT −10,000 from exchangeInfo (the file's
+    # [exchange_info] overrides the profile's −5,000).  Headroom = how much further the balance may fall:
+    # USDT 10,000 − (−10,000) = 20,000 USDT; ETH −1 − (−5) = 4 ETH.
+    r = engine.autoexchange(load(FEES.format(mode="multi-asset")))
+    rows = {t.asset: t for t in r.thresholds}
+    assert (rows["USDT"].threshold, rows["USDT"].unit, rows["USDT"].headroom, rows["USDT"].source) == (
+        D(-10000),
+        "USDT",
+        D(20000),
+        "exchangeInfo",
+    )
+    assert (rows["ETH"].threshold, rows["ETH"].unit, rows["ETH"].headroom, rows["ETH"].source) == (
+        D(-5),
+        "ETH",
+        D(4),
+        "rules",
+    )
+    assert not r.triggered
+
+
+def test_threshold_headroom_in_usd_under_the_seed_rules(load):
+    # seed tier general: −10,000 USD at index for every asset.  USDC −9,800 at 1.0 → 9,800 − … headroom
+    # −9,800 − (−10,000) = 200 USD; at −10,000 exactly the headroom is 0 and the trigger fires.
+    text = """
+        [account]
+        rules = "seed"
+        tier = "general"
+        [assets.USDC]
+        balance = {usdc}
+        price = 1
+        [assets.BTC]
+        balance = 1
+        price = 60000
+    """
+    r = engine.autoexchange(load(text.format(usdc=-9800)))
+    usdc = next(t for t in r.thresholds if t.asset == "USDC")
+    assert (usdc.unit, usdc.headroom, r.triggered) == ("USD", D(200), False)
+    r = engine.autoexchange(load(text.format(usdc=-10000)))
+    usdc = next(t for t in r.thresholds if t.asset == "USDC")
+    assert (usdc.headroom, r.triggered) == (D(0), True)
