@@ -247,7 +247,7 @@ def _risk(r: Doc, colour: bool) -> list[str]:
         ["equity (USD)", usd(r["equity_usd"])],
         ["maintenance margin (USD)", usd(r["maint_margin_usd"])],
         ["buffer to liquidation (USD)", usd(r["buffer_usd"])],
-        ["clearance fee if liquidated (USD)", usd(r["clearance_fee_usd"])],
+        ["clearance fee (USD)", usd(r["clearance_fee_usd"])],
     ]
     out = [_pairs(summary)]
     if r["positions"]:
