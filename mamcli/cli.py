@@ -33,7 +33,9 @@ class InputFailure(click.ClickException):
 
 
 class Options:
-    def __init__(self, rules: str | None, prices=(), shocks=(), tier: str | None = None):
+    """The account options of one run, gathered from both sides of the command name."""
+
+    def __init__(self, rules: str | None = None, prices=(), shocks=(), tier: str | None = None):
         self.rules = rules
         self.tier = tier
         self.prices = prices
@@ -193,43 +195,102 @@ def _version(ctx: click.Context, param, value) -> None:
     ctx.exit(0)
 
 
+# ---------------------------------------------------------------------------------------------- account options
+# Options that change the account are accepted before or after the command name (SPEC §12): each is declared
+# once here, put on the group and on every account command, and merged into ctx.obj wherever it was given.
+
+
+def _given_once(name: str):  # type: ignore[no-untyped-def]
+    """Callback of a single-value account option: set it in ctx.obj, refusing it on both sides of the command."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: object) -> object:
+        if value is None or ctx.resilient_parsing:
+            return value
+        options = _options(ctx)
+        if getattr(options, name) is not None:
+            raise click.UsageError(f"option {param.opts[0]} was given more than once; give it once", ctx)
+        setattr(options, name, value)
+        return value
+
+    return callback
+
+
+def _added(name: str, parse):  # type: ignore[no-untyped-def]
+    """Callback of a repeatable account option: its values, parsed, join those given before the command."""
+
+    def callback(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> object:
+        parsed = parse(ctx, param, values)
+        options = _options(ctx)
+        setattr(options, name, getattr(options, name) + parsed)
+        return parsed
+
+    return callback
+
+
+def _options(ctx: click.Context) -> Options:
+    root = ctx.find_root()
+    if not isinstance(root.obj, Options):
+        root.obj = Options(None)
+    ctx.obj = root.obj
+    return root.obj
+
+
+ACCOUNT_OPTIONS = (
+    lambda: click.Option(
+        ["--rules"],
+        metavar="NAME|PATH",
+        expose_value=False,
+        callback=_given_once("rules"),
+        help="Rules profile: a shipped name (binance, the default; seed) or a TOML file. Overrides [account] rules.",
+    ),
+    lambda: click.Option(
+        ["--tier"],
+        metavar="NAME",
+        expose_value=False,
+        callback=_given_once("tier"),
+        help="Tier of the rules profile (e.g. regular, vip2). Overrides [account] tier.",
+    ),
+    lambda: click.Option(
+        ["--price"],
+        metavar="ASSET=VALUE",
+        multiple=True,
+        expose_value=False,
+        callback=_added("prices", _prices),
+        help="Replace an asset's index price for this run (repeatable). Marks are not moved.",
+    ),
+    lambda: click.Option(
+        ["--shock"],
+        metavar="ASSET=±N%",
+        multiple=True,
+        expose_value=False,
+        callback=_added("shocks", _shocks),
+        help="Move an asset's index price and the marks of every position on it by N % (repeatable).",
+    ),
+)
+
+
+def account_options(fn):  # type: ignore[no-untyped-def]
+    """Put the account options on a command (the group has them too)."""
+    params = getattr(fn, "__click_params__", [])
+    fn.__click_params__ = params + [make() for make in reversed(ACCOUNT_OPTIONS)]
+    return fn
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--version", is_flag=True, expose_value=False, is_eager=True, callback=_version, help="Show the version and exit."
 )
-@click.option(
-    "--rules",
-    metavar="NAME|PATH",
-    help="Rules profile: a shipped name (binance, the default; seed) or a TOML file. Overrides [account] rules.",
-)
-@click.option(
-    "--tier", metavar="NAME", help="Tier of the rules profile (e.g. regular, vip2). Overrides [account] tier."
-)
-@click.option(
-    "--price",
-    "prices",
-    metavar="ASSET=VALUE",
-    multiple=True,
-    callback=_prices,
-    help="Replace an asset's index price for this run (repeatable). Marks are not moved.",
-)
-@click.option(
-    "--shock",
-    "shocks",
-    metavar="ASSET=±N%",
-    multiple=True,
-    callback=_shocks,
-    help="Move an asset's index price and the marks of every position on it by N % (repeatable).",
-)
+@account_options
 @click.pass_context
-def main(ctx: click.Context, rules: str | None, tier: str | None, prices, shocks) -> None:
+def main(ctx: click.Context) -> None:
     """Exact Binance USD-M Multi-Assets margin arithmetic for a portfolio file.
 
     PORTFOLIO is a TOML file (see README.md; `mamcli init` writes a starter), - for standard input, or
-    taken from MAMCLI_PORTFOLIO. Exit status: 0 fine, 1 the account is in the state the command warns
+    taken from MAMCLI_PORTFOLIO. Options that change the account (--rules, --tier, --price, --shock) go
+    before or after the command. Exit status: 0 fine, 1 the account is in the state the command warns
     about, 2 usage or input error.
     """
-    ctx.obj = Options(rules, prices, shocks, tier)
+    _options(ctx)
 
 
 def _colour() -> bool:
@@ -266,7 +327,7 @@ def portfolio_command(name: str, short: str):
     def decorate(fn):
         fn = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")(fn)
         fn = click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO")(fn)
-        fn = click.pass_context(fn)
+        fn = account_options(click.pass_context(fn))
         return main.command(name, short_help=short)(fn)
 
     return decorate
@@ -421,6 +482,7 @@ def switch_cmd(ctx, portfolio, as_json, to):
     help="Where to write the portfolio; - is standard output.",
 )
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@account_options
 @click.pass_context
 def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, live, base_url, timeout, output, force):
     """Turn Binance API responses into a portfolio file (written atomically, never over a file without --force).
@@ -525,6 +587,7 @@ def _report_unknown(text: str) -> None:
     metavar="RANGE",
     help="Critical range for the margin ratio in percent.",
 )
+@account_options
 @click.pass_context
 def check_cmd(ctx, portfolio, warning, critical):
     """A Monitoring Plugins status line: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
