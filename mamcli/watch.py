@@ -768,7 +768,8 @@ class Watcher:
         while True:
             ws = self.sockets["user"]
             reason = await self._read(ws, self.on_user)
-            await self._reconnect("user", reason, self.user_url, immediate=reason.startswith("listenKey"))
+            immediate = reason.startswith(("listenKey", "resync"))  # not a network failure: no backoff
+            await self._reconnect("user", reason, self.user_url, immediate=immediate)
 
     async def _read(self, ws: Any, handle: Callable[[Any, str | bytes], str]) -> str:
         """Frames to `handle` until the connection ends; the reason it ended."""
