@@ -666,3 +666,59 @@ def _profile_dict(rules) -> dict:
         "tiers": [{"name": t.name, "threshold_usd": t.threshold_usd, "thresholds": t.thresholds} for t in rules.tiers],
         "assets": rules.assets,
     }
+
+
+# ---------------------------------------------------------------------------------------------- watch
+
+
+@main.command("watch", short_help="Follow the account live: events, alarms, a live view.")
+@click.argument("portfolio", required=False, metavar="[PORTFOLIO]", envvar="MAMCLI_PORTFOLIO")
+@click.option("--live", is_flag=True, help="The account behind MAMCLI_API_KEY/MAMCLI_API_SECRET, not a file.")
+@click.option("--interval", metavar="S", help="Recompute at most once per S seconds [default: 1].")
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines events, even on a terminal.")
+@click.option("--exec", "exec_cmd", metavar="CMD", help="Run CMD (no shell) for each event, its JSON on stdin.")
+@click.option("--until", type=BAND_CHOICE, help="Exit 1 as soon as the band is at or beyond this one.")
+@click.option("--duration", metavar="S", help="Exit 0 after S seconds.")
+@click.option("--ws-url", metavar="URL", help="WebSocket root [default: wss://fstream.binance.com].")
+@click.option("--base-url", metavar="URL", help="REST root [default: https://fapi.binance.com].")
+@click.option("--timeout", metavar="S", help="Seconds allowed for each request and handshake [default: 10].")
+@click.option("--ae-warn", default="20", show_default=True, metavar="PCT", help="Auto-exchange warning margin.")
+@click.option("--liq-warn", default="15", show_default=True, metavar="PCT", help="Liquidation distance warning.")
+@click.option("--liq-crit", default="5", show_default=True, metavar="PCT", help="Liquidation distance critical.")
+@click.pass_context
+def watch_cmd(ctx, portfolio, live, interval, as_json, exec_cmd, until, duration, ws_url, base_url, timeout, **pcts):
+    """Follow the account live (Binance WebSocket streams): a live view on a terminal, JSON Lines events
+    otherwise. Exit 0 after --duration or on SIGINT/SIGTERM, 1 at --until, 2 on an error before the start."""
+    from mamcli import watch
+    from mamcli.console import is_terminal
+    from mamcli.model import InputError
+
+    if live and ctx.get_parameter_source("portfolio") == click.core.ParameterSource.ENVIRONMENT:
+        portfolio = None  # MAMCLI_PORTFOLIO does not fight an explicit --live
+    try:
+        if ctx.obj.prices or ctx.obj.shocks:
+            raise InputError(["watch follows live prices; --price and --shock do not apply to it"])
+        st = watch.settings(
+            portfolio,
+            live,
+            interval,
+            as_json,
+            exec_cmd,
+            until,
+            duration,
+            ws_url,
+            base_url,
+            timeout,
+            pcts["ae_warn"],
+            pcts["liq_warn"],
+            pcts["liq_crit"],
+            ctx.obj.rules,
+            ctx.obj.tier,
+            isatty=is_terminal(),
+        )
+        code = watch.run(st)
+    except InputError as e:
+        raise InputFailure(e.problems) from None
+    except ArithmeticError as e:
+        raise InputFailure([f"watch: numbers too large or too small to compute exactly ({type(e).__name__})"]) from None
+    ctx.exit(code)

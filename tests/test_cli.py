@@ -487,3 +487,36 @@ def test_rules_path_in_the_file_is_relative_to_the_file(tmp_path, monkeypatch):
     assert json.loads(r.stdout)["rules"] == "desk"
     r = invoke("--rules", "seed", "risk", "desk/p.toml", "--json")  # the option wins
     assert json.loads(r.stdout)["rules"] == "seed"
+
+
+LIVE_MODULES = ("websockets", "asyncio", "http.client", "urllib.request", "json", "ssl", "socket", "mamcli.watch")
+LIVE_PROBE = (
+    "import sys, io\nbefore = set(sys.modules)\nfrom mamcli.cli import main\nsys.stdout = io.StringIO()\n"
+    "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+    "new = set(sys.modules) - before\n"
+    f"print(sorted(m for m in new if m.split('.')[0] in {LIVE_MODULES!r} or m in {LIVE_MODULES!r}), file=sys.stderr)"
+)
+
+
+@pytest.mark.parametrize("command", ["risk", "equity", "ltv", "autoexchange"])
+def test_file_table_path_imports_no_network_or_json(command):
+    """`mamcli risk FILE` (a table, the cron path) loads neither the WebSocket client nor asyncio, nor the HTTP
+    client, urllib.request or json: those belong to `watch` and the live paths.  (urllib.parse may already be
+    loaded by the interpreter's site start-up, before mamcli; only what mamcli adds is counted.)"""
+    r = subprocess.run(
+        [sys.executable, "-c", LIVE_PROBE, command, sample("hedged.toml")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert eval(r.stderr.strip().splitlines()[-1]) == []
+
+
+def test_watch_help_imports_no_websockets():
+    r = subprocess.run(
+        [sys.executable, "-c", LIVE_PROBE, "watch", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert eval(r.stderr.strip().splitlines()[-1]) == []
