@@ -6,7 +6,7 @@ definitions (SPEC §1), not policy.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar, dataclass_transform, overload
 
@@ -261,7 +261,7 @@ class Rules(Record):
     stand_ins: frozenset[str]  # assets whose profile values are stand-ins (stand_in = true)
     liquidation_fees: dict[str, Decimal]  # symbol -> clearance fee rate (exchangeInfo liquidationFee)
     default_liquidation_fee: Decimal | None  # for symbols not listed; None: the profile has none
-    brackets: dict[str, tuple[Bracket, ...]]  # shipped snapshot, used when a position has no rate/table
+    brackets: Mapping[str, tuple[Bracket, ...]]  # shipped snapshot, used when a position has no rate/table
     brackets_as_of: str | None  # ISO date of the snapshot
     brackets_source: str  # where the snapshot came from
 

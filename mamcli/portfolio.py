@@ -10,6 +10,7 @@ import os
 import re
 import sys
 import tomllib
+from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
 from mamcli.model import MODES, MULTI, Asset, Bracket, InputError, Portfolio, Position, Rules, Tier
@@ -55,7 +56,7 @@ RULES_KEYS = (
     "brackets",
 )
 RULES_ASSET_KEYS = (*BUFFER_KEYS, "stable", "stand_in")
-BRACKETS_META = ("as_of", "source")  # the other keys of a profile's [brackets] are symbols
+BRACKETS_META = ("as_of", "source", "file")  # the other keys of a profile's [brackets] are symbols
 CREDITS = "BNFCR"  # Binance's Credits asset (EEA users, SPEC §10)
 CONTRACTS = ("perpetual", "delivery")
 _WORDS = {
@@ -295,7 +296,7 @@ def load_rules(path: str, label: str) -> Rules:
         if _flag(p, key, fields, "stand_in"):
             stand_ins.add(asset)
     fees, default_fee = _load_fees(p, "liquidation_fee", doc.get("liquidation_fee"), "default")
-    brackets, as_of, source = _load_rules_brackets(p, doc)
+    brackets, as_of, source = _load_rules_brackets(p, doc, os.path.dirname(path))
     p.check()
     return Rules(
         name=name,
@@ -348,8 +349,41 @@ def _load_fees(
     return fees, default
 
 
-def _load_rules_brackets(p: Problems, doc: dict) -> tuple[dict[str, tuple[Bracket, ...]], str | None, str]:
-    """A profile's [brackets] snapshot: as_of (a date), source (text) and one table per symbol."""
+class Snapshot(Mapping[str, tuple[Bracket, ...]]):
+    """A profile's bracket snapshot kept in a file of its own, read and checked only when first looked up:
+    most runs never need it, and parsing 12 tables on every cron call would cost milliseconds."""
+
+    def __init__(self, path: str, label: str):
+        self.path, self.label = path, label
+        self._tables: dict[str, tuple[Bracket, ...]] | None = None
+
+    def _load(self) -> dict[str, tuple[Bracket, ...]]:
+        if self._tables is None:
+            doc = read_toml(self.path, self.label)
+            p = Problems(self.label)
+            _unknown_keys(p, "", doc, ("brackets",))
+            self._tables = _snapshot_tables(p, _table(p, "brackets", doc.get("brackets")))
+            p.check()
+        return self._tables
+
+    def __getitem__(self, symbol: str) -> tuple[Bracket, ...]:
+        return self._load()[symbol]
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._load()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+def _load_rules_brackets(
+    p: Problems, doc: dict, folder: str
+) -> tuple[Mapping[str, tuple[Bracket, ...]], str | None, str]:
+    """A profile's [brackets] snapshot: as_of (a date), source (text), and the tables: one per symbol, inline or
+    in `file` (a path beside the profile, read when first needed)."""
     raw = _table(p, "brackets", doc.get("brackets"))
     if not raw:
         return {}, None, ""
@@ -367,12 +401,24 @@ def _load_rules_brackets(p: Problems, doc: dict) -> tuple[dict[str, tuple[Bracke
     if not isinstance(source, str):
         p.add("brackets.source", "must be text in quotes")
         source = ""
-    tables = _load_brackets(p, {"brackets": {k: v for k, v in raw.items() if k not in BRACKETS_META}})
+    inline = {k: v for k, v in raw.items() if k not in BRACKETS_META}
+    if "file" in raw:
+        name = raw["file"]
+        if not isinstance(name, str) or inline:
+            p.add("brackets.file", "must be a file name in quotes, with no tables beside it")
+            return {}, as_of, source
+        path = os.path.join(folder, name)
+        return Snapshot(path, f"{path} (bracket snapshot)"), as_of, source
+    return _snapshot_tables(p, inline), as_of, source
+
+
+def _snapshot_tables(p: Problems, inline: dict) -> dict[str, tuple[Bracket, ...]]:
+    tables = _load_brackets(p, {"brackets": inline})
     for symbol in list(tables):
         if not SYMBOL_NAME.match(str(symbol)):
             p.add(f"brackets.{_safe(symbol)}", "not a futures symbol such as BTCUSDT (or as_of, source)")
             del tables[symbol]
-    return tables, as_of, source
+    return tables
 
 
 # ---------------------------------------------------------------------------------------------- portfolio
@@ -445,7 +491,10 @@ def build_portfolio(
         listed = ", ".join(f"{a} {v}" for a, v in info_thresholds.items())
         assumptions.append(f"auto-exchange thresholds from exchangeInfo (autoAssetExchange): {listed}")
     own_brackets = _load_brackets(p, doc)
-    brackets = {**profile.brackets, **own_brackets} if profile.brackets else own_brackets
+    brackets = dict(own_brackets)
+    for symbol in _snapshot_wanted(doc, own_brackets):  # the snapshot is read only if a position needs it
+        if symbol in profile.brackets:
+            brackets[symbol] = profile.brackets[symbol]
     declared = [a for a in _table(Problems(label), "assets", doc.get("assets")) if isinstance(a, str)]
     credits_asset = CREDITS if credits else None
     if credits and CREDITS not in declared and doc.get("positions"):
@@ -470,6 +519,20 @@ def build_portfolio(
         assumptions=tuple(assumptions),
         credits=credits,
     )
+
+
+def _snapshot_wanted(doc: dict, own: dict[str, tuple[Bracket, ...]]) -> list[str]:
+    """Symbols of positions that give neither maint_margin_rate nor a [brackets] table of their own."""
+    rows = doc.get("positions")
+    if not isinstance(rows, list):
+        return []
+    wanted = {}
+    for row in rows:
+        if isinstance(row, dict) and "maint_margin_rate" not in row:
+            symbol = row.get("symbol")
+            if isinstance(symbol, str) and symbol not in own:
+                wanted[symbol] = None
+    return list(wanted)
 
 
 def _pick_tier(p: Problems, account: dict, profile: Rules, tier_arg: str | None, assumptions: list[str]) -> Tier:
@@ -535,7 +598,7 @@ def _resolve_snapshot_and_fees(
     out = []
     for pos in positions:
         symbol = pos.symbol
-        if pos.maint_margin_rate is None and symbol not in own_brackets and symbol in profile.brackets:
+        if pos.maint_margin_rate is None and symbol not in own_brackets and pos.brackets:
             from_snapshot[symbol] = None
         if symbol in info_fees:
             fee = info_fees[symbol]
