@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from itertools import pairwise
 from operator import itemgetter
 from typing import Protocol
 
@@ -39,6 +40,10 @@ class Term(Protocol):
     def breaks(self) -> Iterable[tuple[Decimal, int | None]]: ...
 
     def after(self, key: int | None) -> Poly: ...
+
+    def last(self) -> Poly | None:
+        """Its polynomial past every breakpoint ahead, if the term is concave and linear in s (else None)."""
+        ...
 
 
 def _eval(p: Poly | list[Decimal], s: Decimal) -> Decimal:
@@ -80,6 +85,8 @@ def sweep(base: Decimal, terms: list[Term], direction: int) -> Decimal | None:
     (s, key) in that direction) and `after(key)`, the polynomial past that breakpoint.  Polynomials past a
     breakpoint are built only when the sweep gets there, which for most terms is never.
     """
+    if base + sum((t.first[0] for t in terms), ZERO) > 0 and _never(base, terms, direction):
+        return None
     c0, c1, c2 = base, ZERO, ZERO
     active: list[Poly] = []
     events: list[tuple[Decimal, int, int | None]] = []
@@ -119,6 +126,52 @@ def sweep(base: Decimal, terms: list[Term], direction: int) -> Decimal | None:
     return _first_root((cur[0], cur[1], cur[2]), lo, -ONE if direction < 0 else None, direction)
 
 
+def _never(base: Decimal, terms: list[Term], direction: int) -> bool:
+    """True when the buffer, positive at s = 0, provably never reaches 0 in the direction: no walk needed.
+
+    Why it holds.  Suppose every term is linear in s on each of its pieces (no margin asset's own price moves
+    with its balance) and every bracket table is consistent (cum_n = cum_(n−1) + floor_n·(mmr_n − mmr_(n−1))
+    with mmr non-decreasing).  Then:
+    - a position's maintenance is M(n) = mmr_i·n − cum_i in bracket i: continuous (the cum rule makes the
+      pieces meet at each floor) with non-decreasing slopes, so convex in n; n = n0·(1 + ε·s) is linear in s,
+      so −M is concave in s;
+    - an asset's collateral is min(mb·bid, mb·ask) with bid ≤ ask (haircut and ask buffer are ≥ 0), a minimum
+      of two linear functions of mb, hence concave in mb; mb = mb0 + k·s is linear in s, so it is concave in s;
+    - a sum of concave functions is concave, so the buffer B is concave along s.
+    A concave function on an interval takes its least value at an end.  Moving up, the domain is [0, ∞): B
+    stays ≥ B(0) > 0 when the slope of its last piece is ≥ 0 (slopes only fall as s grows).  Moving down, the
+    domain is (−1, 0] (a price stays above 0): B > 0 throughout when its last piece is still > 0 at s = −1.
+    Where a term is quadratic or a table inconsistent, `last()` says None and the exact walk decides.
+    """
+    c0 = base
+    c1 = ZERO
+    for t in terms:
+        p = t.last()
+        if p is None:
+            return False
+        c0 += p[0]
+        c1 += p[1]
+    if direction > 0:
+        return c1 >= 0
+    return c0 - c1 > 0  # the last piece at s = −1
+
+
+_CONSISTENT: dict[int, tuple[tuple[Bracket, ...], bool]] = {}
+
+
+def _consistent_cached(table: tuple[Bracket, ...]) -> bool:
+    """`_consistent`, worked out once per table (positions of one symbol share their table)."""
+    hit = _CONSISTENT.get(id(table))
+    if hit is None or hit[0] is not table:
+        hit = _CONSISTENT[id(table)] = (table, _consistent(table))
+    return hit[1]
+
+
+def _consistent(table: tuple[Bracket, ...]) -> bool:
+    """cum continuity and non-decreasing rates: the table's maintenance is continuous and convex."""
+    return all(b.mmr >= a.mmr and b.cum == a.cum + b.floor * (b.mmr - a.mmr) for a, b in pairwise(table))
+
+
 # ---------------------------------------------------------------------------------------------- terms
 
 
@@ -136,14 +189,17 @@ class _Fixed:
     def after(self, key: int | None) -> Poly:
         return self.first
 
+    def last(self) -> Poly | None:
+        return self.first if self.first[2] == 0 else None
+
 
 class _Collateral:
     """An asset's collateral (mb0 + k·s)(1 + δ·s) × rate; the rate flips between bid and ask at mb = 0."""
 
-    __slots__ = ("mb0", "k", "delta", "first", "_other")
+    __slots__ = ("mb0", "k", "delta", "first", "_other", "direction")
 
     def __init__(self, mb0: Decimal, k: Decimal, asset: Asset, delta: int, direction: int):
-        self.mb0, self.k, self.delta = mb0, k, delta
+        self.mb0, self.k, self.delta, self.direction = mb0, k, delta, direction
         # The margin balance just past s = 0 (at 0, the way it moves) picks the rate, as valuation does.
         ahead = mb0 if mb0 != 0 else k * direction
         self.first = self._poly(collateral_rate(ahead, asset))
@@ -158,6 +214,12 @@ class _Collateral:
 
     def after(self, key: int | None) -> Poly:
         return self._poly(self._other)
+
+    def last(self) -> Poly | None:
+        if self.k * self.delta != 0:  # the balance and the price both move: quadratic
+            return None
+        ahead = [s for s, _ in self.breaks() if self.direction * s > 0 and s > -ONE]
+        return self.after(None) if ahead else self.first
 
 
 class _Maintenance:
@@ -204,6 +266,18 @@ class _Maintenance:
         assert key is not None
         b = self.table[key]
         return self._poly(b.mmr, b.cum)
+
+    def last(self) -> Poly | None:
+        if self.n1 * self.delta != 0:  # the notional and the margin asset's rate both move: quadratic
+            return None
+        table = self.table
+        if not table:
+            return self.first
+        if not _consistent_cached(table):
+            return None
+        if self.direction < 0:  # every floor above 0 lies ahead, down to the first bracket
+            return self.after(0) if self.start > 0 else self.first
+        return self.after(len(table) - 1) if self.start < len(table) - 1 else self.first
 
 
 class Solver:

@@ -272,3 +272,23 @@ def test_threshold_headroom_in_usd_under_the_seed_rules(load):
     r = engine.autoexchange(load(text.format(usdc=-10000)))
     usdc = next(t for t in r.thresholds if t.asset == "USDC")
     assert (usdc.headroom, r.triggered) == (D(0), True)
+
+
+def test_the_concave_shortcut_never_changes_an_answer(monkeypatch):
+    # liquidation._never skips the breakpoint walk only where it proves no root (a concave buffer); every
+    # answer on every sample must be the same with the shortcut turned off.
+    import glob
+
+    from mamcli import liquidation
+    from mamcli.portfolio import load_portfolio
+
+    def answers():
+        out = []
+        for path in sorted(glob.glob(str(__import__("conftest").SAMPLES / "*.toml"))):
+            r = engine.risk(load_portfolio(path))
+            out.append(([p.liquidation_price for p in r.positions], r.liquidation_shocks))
+        return out
+
+    fast = answers()
+    monkeypatch.setattr(liquidation, "_never", lambda base, terms, direction: False)
+    assert answers() == fast
