@@ -309,17 +309,6 @@ def main() -> None:
     )
     risk_small = rt
 
-    # 4. stress at SMALL positions (same file)
-    shock = ["--shock-range", "BTC:-50%:+50%", "--steps", str(a.steps), "--json"]
-    m = b.medians({"stress": b.mam("stress", ps, *shock)}, a.runs)
-    st = m["stress"][0]
-    t.add(
-        f"4. {_size(small, 10000)} positions, stress --steps {a.steps} vs risk --json",
-        f"{st:.2f} s / {rt:.2f} s",
-        st / risk_small,
-        5,
-    )
-
     # 3. --compare at SMALL and BIG, and its ratio to plain risk at BIG
     m = b.medians({"compare": b.mam("risk", ps, "--compare", "--json")}, a.runs)
     compare_small = m["compare"][0]
@@ -346,6 +335,17 @@ def main() -> None:
         f"{iso[small]:.2f} s, {us_s:.0f} us -> {iso[big]:.2f} s, {us_b:.0f} us",
         us_b / us_s,
         1.5,
+    )
+
+    # 4. stress at SMALL positions (same file)
+    shock = ["--shock-range", "BTC:-50%:+50%", "--steps", str(a.steps), "--json"]
+    m = b.medians({"stress": b.mam("stress", ps, *shock)}, a.runs)
+    st = m["stress"][0]
+    t.add(
+        f"4. {_size(small, 10000)} positions, stress --steps {a.steps} vs risk --json",
+        f"{st:.2f} s / {rt:.2f} s",
+        st / risk_small,
+        5,
     )
 
     t.show()

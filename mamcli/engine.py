@@ -40,7 +40,17 @@ from mamcli.results import (
     ThresholdTrigger,
     Trigger,
 )
-from mamcli.valuation import Account, account, band_rank, collateral_rate, margin_rate, pools
+from mamcli.valuation import (
+    Account,
+    account,
+    account_from,
+    band_rank,
+    collateral_rate,
+    margin_rate,
+    merged,
+    pools,
+    sums,
+)
 
 
 def _head(command: str, pf: Portfolio) -> tuple[str, str, str, str]:
@@ -266,12 +276,25 @@ def _percent(shock: Decimal) -> str:
 
 @exact
 def stress(pf: Portfolio, asset: str, low: Decimal, high: Decimal, steps: int) -> StressResult:
-    """The account at `steps` evenly spaced shocks of one asset, and the exact shock that liquidates it."""
+    """The account at `steps` evenly spaced shocks of one asset, and the exact shock that liquidates it.
+
+    A step re-values only what the shock moves: the positions on the asset (their marks) and the asset's own
+    price; the other positions are summed once (valuation.Sums).  The same rules as `what_if` and `account`.
+    """
+    what_if(pf, shocks=[(asset, low)])  # an asset neither listed nor traded is an input error, as for --shock
+    moving = [i for i, p in enumerate(pf.positions) if p.base_asset == asset]
+    moved = set(moving)
+    still = sums(pf, ((i, p) for i, p in enumerate(pf.positions) if i not in moved))
     rows = []
     for k in range(steps):
         shock = low + (high - low) * k / (steps - 1)
-        shocked = what_if(pf, shocks=[(asset, shock)])
-        acct = account(shocked)
+        factor = ONE + shock
+        assets = pf.assets
+        if asset in assets:
+            assets = {**assets, asset: assets[asset]._replace(price=assets[asset].price * factor)}
+        shocked = pf._replace(assets=assets)
+        marks = ((i, pf.positions[i]._replace(mark_price=pf.positions[i].mark_price * factor)) for i in moving)
+        acct = account_from(shocked, merged(still, sums(shocked, marks)))
         fires = bool(_triggers(shocked, acct))
         rows.append(StressStep(shock, acct.equity_usd, acct.maint_margin_usd, acct.margin_ratio, acct.band, fires))
     solver = Solver(pf, account(pf))

@@ -8,9 +8,10 @@ others ask it.  Stdlib only; every figure exact (callers run inside ENGINE_CONTE
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 
-from mamcli.model import BANDS, Asset, Portfolio, Record, Rules
+from mamcli.model import BANDS, Asset, Portfolio, Position, Record, Rules
 from mamcli.numbers import ONE, ZERO, exact
 
 # ---------------------------------------------------------------------------------------------- bands
@@ -98,39 +99,7 @@ def pools(pf: Portfolio, upnl: dict[str, Decimal] | None = None) -> list[Pool]:
     """Single-asset pools (SPEC §1): a cross pool for every asset with a non-zero wallet or a cross position
     (an idle wallet is still that asset's pool, available to new orders in it), in the order the assets are
     listed; then one pool per isolated position, in position order."""
-    if upnl is None:
-        upnl = cross_upnl(pf)
-    cross: dict[str, list[int]] = {}
-    isolated: list[int] = []
-    for i, pos in enumerate(pf.positions):
-        if pos.isolated:
-            isolated.append(i)
-        else:
-            cross.setdefault(pos.margin_asset, []).append(i)
-    out = []
-    for asset, a in pf.assets.items():
-        members = cross.get(asset, [])
-        if not members and a.balance == 0:
-            continue
-        equity = a.balance + upnl[asset]
-        maint = sum((pf.positions[i].maint_margin for i in members), ZERO)
-        initial = sum((pf.positions[i].initial_margin for i in members), ZERO)
-        out.append(_pool(pf, asset, asset, "cross", equity, maint, initial, tuple(members)))
-    for i in isolated:
-        pos = pf.positions[i]
-        out.append(
-            _pool(
-                pf,
-                f"{pos.symbol} {pos.side_name} isolated",
-                pos.margin_asset,
-                "isolated",
-                pos.isolated_wallet + pos.unrealized_pnl,
-                pos.maint_margin,
-                pos.initial_margin,
-                (i,),
-            )
-        )
-    return out
+    return _pools(pf, sums(pf, enumerate(pf.positions)))
 
 
 def _pool(
@@ -167,6 +136,79 @@ class Totals(Record):
     available: Decimal  # for new orders, floored at 0 (availableBalance)
 
 
+class Sums(Record):
+    """What valuation needs of a set of positions, per margin asset (asset units).
+
+    The account is valued from these, so a shock can re-add only the positions it moves (stress)."""
+
+    maint: dict[str, Decimal]  # maintenance of every position
+    initial: dict[str, Decimal]  # initial margin of every position
+    held: dict[str, Decimal]  # uPnL of every position plus isolated wallets: margin balance beyond the wallet
+    upnl: dict[str, Decimal]  # cross positions only, from here on
+    cross_maint: dict[str, Decimal]
+    cross_initial: dict[str, Decimal]
+    members: dict[str, list[int]]  # cross positions' indexes
+    isolated: list[Pool]  # one pool per isolated position
+
+
+def sums(pf: Portfolio, positions: Iterable[tuple[int, Position]]) -> Sums:
+    out = Sums({}, {}, {}, {}, {}, {}, {}, [])
+    for i, pos in positions:
+        a = pos.margin_asset
+        maint, initial, upnl = pos.maint_margin, pos.initial_margin, pos.unrealized_pnl
+        out.maint[a] = out.maint.get(a, ZERO) + maint
+        out.initial[a] = out.initial.get(a, ZERO) + initial
+        if pos.isolated:
+            out.held[a] = out.held.get(a, ZERO) + upnl + pos.isolated_wallet
+            name = f"{pos.symbol} {pos.side_name} isolated"
+            out.isolated.append(_pool(pf, name, a, "isolated", pos.isolated_wallet + upnl, maint, initial, (i,)))
+        else:
+            out.held[a] = out.held.get(a, ZERO) + upnl
+            out.upnl[a] = out.upnl.get(a, ZERO) + upnl
+            out.cross_maint[a] = out.cross_maint.get(a, ZERO) + maint
+            out.cross_initial[a] = out.cross_initial.get(a, ZERO) + initial
+            out.members.setdefault(a, []).append(i)
+    return out
+
+
+def merged(x: Sums, y: Sums) -> Sums:
+    """The sums over two disjoint sets of positions."""
+
+    def add(a: dict[str, Decimal], b: dict[str, Decimal]) -> dict[str, Decimal]:
+        out = dict(a)
+        for k, v in b.items():
+            out[k] = out.get(k, ZERO) + v
+        return out
+
+    members = {k: sorted(x.members.get(k, []) + y.members.get(k, [])) for k in {*x.members, *y.members}}
+    isolated = sorted(x.isolated + y.isolated, key=lambda p: p.positions[0])
+    return Sums(
+        add(x.maint, y.maint),
+        add(x.initial, y.initial),
+        add(x.held, y.held),
+        add(x.upnl, y.upnl),
+        add(x.cross_maint, y.cross_maint),
+        add(x.cross_initial, y.cross_initial),
+        members,
+        isolated,
+    )
+
+
+def _pools(pf: Portfolio, s: Sums) -> list[Pool]:
+    out = []
+    for asset, a in pf.assets.items():
+        members = s.members.get(asset, [])
+        if not members and a.balance == 0:
+            continue
+        equity = a.balance + s.upnl.get(asset, ZERO)
+        maint, initial = s.cross_maint.get(asset, ZERO), s.cross_initial.get(asset, ZERO)
+        out.append(_pool(pf, asset, asset, "cross", equity, maint, initial, tuple(members)))
+    for pool in s.isolated:  # built before a shock may have moved its asset's price
+        price = pf.assets[pool.asset].price
+        out.append(pool if pool.price == price else pool._replace(price=price))
+    return out
+
+
 class Account(Record):
     """The figures every command shares, in either mode (SPEC §1)."""
 
@@ -184,21 +226,23 @@ class Account(Record):
 @exact
 def account(pf: Portfolio) -> Account:
     """Equity, margins, ratio and band of the account (multi-asset: one pool of all collateral)."""
-    rates = {name: margin_rate(pf, name) for name in pf.assets}
-    maint_usd = ZERO
-    init_usd = ZERO
-    for pos in pf.positions:
-        maint_usd += pos.maint_margin * rates[pos.margin_asset]
-        init_usd += pos.initial_margin * rates[pos.margin_asset]
-    upnl = cross_upnl(pf)
+    return account_from(pf, sums(pf, enumerate(pf.positions)))
+
+
+@exact
+def account_from(pf: Portfolio, s: Sums) -> Account:
+    """The account of `pf`'s assets and rules with positions summed in `s` (see `sums`)."""
+    maint_usd = sum((v * margin_rate(pf, a) for a, v in s.maint.items()), ZERO)
+    init_usd = sum((v * margin_rate(pf, a) for a, v in s.initial.items()), ZERO)
+    upnl = {n: s.upnl.get(n, ZERO) for n in pf.assets}
     if pf.multi:
         equity_usd = sum((collateral_usd(a.balance + upnl[n], a) for n, a in pf.assets.items()), ZERO)
         ratio, band = ratio_and_band(maint_usd, equity_usd, pf.rules)
         available_usd = equity_usd - init_usd
         free = {n: max(available_usd / a.ask_rate, ZERO) for n, a in pf.assets.items()}
-        totals = _totals(pf, free)
+        totals = _totals(pf, s, free)
         return Account(equity_usd, maint_usd, init_usd, ratio, band, equity_usd - maint_usd, upnl, None, totals)
-    pool_list = pools(pf, upnl)
+    pool_list = _pools(pf, s)
     equity_usd = sum((p.equity * p.price for p in pool_list), ZERO)
     worst = riskiest(pool_list)
     ratio, band = (ZERO, "green") if worst is None else (worst.margin_ratio, worst.band)
@@ -207,24 +251,14 @@ def account(pf: Portfolio) -> Account:
     at_risk = [p.buffer * p.price for p in pool_list if p.positions]
     buffer_usd = min(at_risk) if at_risk else equity_usd
     free = {p.asset: max(p.equity - p.initial_margin, ZERO) for p in pool_list if p.margin_type == "cross"}
-    totals = _totals(pf, free)
+    totals = _totals(pf, s, free)
     return Account(equity_usd, maint_usd, init_usd, ratio, band, buffer_usd, upnl, tuple(pool_list), totals)
 
 
-def _totals(pf: Portfolio, available: dict[str, Decimal]) -> dict[str, Totals]:
+def _totals(pf: Portfolio, s: Sums, available: dict[str, Decimal]) -> dict[str, Totals]:
     """Per asset held or margining a position: margin balance, maintenance, initial margin, available."""
-    balance = {n: a.balance for n, a in pf.assets.items()}
-    maint = dict.fromkeys(pf.assets, ZERO)
-    initial = dict.fromkeys(pf.assets, ZERO)
-    used = set()
-    for pos in pf.positions:
-        a = pos.margin_asset
-        used.add(a)
-        balance[a] += pos.unrealized_pnl + (pos.isolated_wallet if pos.isolated else ZERO)
-        maint[a] += pos.maint_margin
-        initial[a] += pos.initial_margin
     return {
-        n: Totals(balance[n], maint[n], initial[n], available.get(n, ZERO))
+        n: Totals(a.balance + s.held.get(n, ZERO), s.maint.get(n, ZERO), s.initial.get(n, ZERO), available.get(n, ZERO))
         for n, a in pf.assets.items()
-        if a.balance != 0 or n in used
+        if a.balance != 0 or n in s.maint
     }
