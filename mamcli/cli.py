@@ -9,7 +9,6 @@ commands so that `mamcli --help` stays cheap.
 from __future__ import annotations
 
 import os
-from decimal import Decimal
 
 import click
 
@@ -545,11 +544,29 @@ def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, li
     from mamcli.numbers import fixed
 
     notes = [f"equity {fixed(acct.equity_usd, 2)} USD, maintenance {fixed(acct.maint_margin_usd, 2)} USD"]
-    for field, ours in (("totalMarginBalance", acct.equity_usd), ("totalMaintMargin", acct.maint_margin_usd)):
+    if pf.multi:  # the account's USD figures after haircuts
+        pairs = [("totalMarginBalance", acct.equity_usd), ("totalMaintMargin", acct.maint_margin_usd)]
+    else:  # single-asset: the account-level figures are USDT's own (SPEC §10)
+        usdt = acct.totals.get("USDT")
+        pairs = (
+            []
+            if usdt is None
+            else [
+                ("totalMarginBalance", usdt.margin_balance),
+                ("availableBalance", usdt.available),
+                ("totalMaintMargin", usdt.maint_margin),
+            ]
+        )
+    for field, ours in pairs:
         if field in totals:
             theirs = totals[field]
-            agree = abs(theirs - ours) < Decimal("0.01")
-            notes.append(f"{field} {theirs} {'agrees' if agree else 'DIFFERS (check prices and haircuts)'}")
+            if importer.agrees(ours, theirs):
+                notes.append(f"{field} {importer.plain(theirs)} agrees")
+            else:
+                notes.append(
+                    f"{field} {importer.plain(theirs)} DIFFERS from mamcli's {importer.plain(ours)} "
+                    "(check prices and haircuts)"
+                )
     where = "" if output == "-" else f"wrote {output}: "
     from mamcli.console import message
 

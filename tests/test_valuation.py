@@ -292,3 +292,23 @@ def test_the_concave_shortcut_never_changes_an_answer(monkeypatch):
     fast = answers()
     monkeypatch.setattr(liquidation, "_never", lambda base, terms, direction: False)
     assert answers() == fast
+
+
+def test_a_single_asset_import_agrees_with_binance_like_with_like(tmp_path):
+    # A hand-made v2 account in single-asset mode: USDT wallet 1,000; BTCUSDT long 0.010 @ 60,000, notional 610
+    # (mark = 610 / 0.010 = 61,000), leverage 10.  By hand: uPnL 0.01 × 1,000 = 10; margin balance 1,010;
+    # maintenance 610 × 0.004 − 0 = 2.44; initial 610 / 10 = 61; available 1,010 − 61 = 949: the account's
+    # totalMarginBalance, totalMaintMargin and availableBalance (USDT's own, in this mode).
+    from click.testing import CliRunner
+
+    from mamcli.cli import main
+
+    pay = __import__("conftest").ROOT / "tests" / "payloads"
+    out = tmp_path / "p.toml"
+    args = ["import", "--account", str(pay / "account_v2_single.json"), "--index", str(pay / "assetIndex.json")]
+    r = CliRunner().invoke(main, [*args, "--brackets", str(pay / "leverageBracket.json"), "-o", str(out)])
+    assert r.exit_code == 0, r.stderr
+    assert "totalMarginBalance 1010.00000000 agrees" in r.stderr
+    assert "availableBalance 949.00000000 agrees" in r.stderr
+    assert "totalMaintMargin 2.44000000 agrees" in r.stderr
+    assert "E-" not in r.stderr  # never an exponent
