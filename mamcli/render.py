@@ -242,12 +242,17 @@ def _fit(rows: list[list[str]], headers: list[str], align: str, screen: Screen, 
     its header plus 2, two spaces between columns."""
     keep = list(range(len(headers)))
     if screen.width is not None:
-        widths = [max([width_of(h) + 2] + [width_of(r[i]) for r in rows]) for i, h in enumerate(headers)]
+        widths = _widths(rows, headers)
         for name in drop:
             if sum(widths[i] for i in keep) + 2 * (len(keep) - 1) <= screen.width:
                 break
             keep.remove(headers.index(name))
     return _table([[r[i] for i in keep] for r in rows], [headers[i] for i in keep], "".join(align[i] for i in keep))
+
+
+def _widths(rows: list[list[str]], headers: list[str]) -> list[int]:
+    """Each column's width in tabulate's simple format: its widest cell, or its header plus 2."""
+    return [max([width_of(h) + 2] + [width_of(r[i]) for r in rows]) for i, h in enumerate(headers)]
 
 
 def _pairs(rows: list[list[str]]) -> str:
@@ -440,11 +445,12 @@ def _stress(r: Doc, screen: Screen) -> list[str]:
     # fewer cells (the band column names liquidation), and the USD columns go before the bar gets short.
     cells, suffix, bar_head = BAR_WIDTH, True, "margin ratio (bar full at 100 %)"
     keep = list(range(len(heads)))
-    if screen.width is not None:
-        widths = [max([width_of(h) + 2] + [width_of(row[i]) for row in rows]) for i, h in enumerate(heads)]
+    width = screen.width
+    if width is not None:
+        widths = _widths(rows, heads)
 
         def room() -> int:
-            return screen.width - sum(widths[i] for i in keep) - 2 * len(keep)  # type: ignore[operator]
+            return width - sum(widths[i] for i in keep) - 2 * len(keep)
 
         if room() < BAR_WIDTH + len(BAR_SUFFIX):
             suffix, bar_head = False, "ratio bar, full at 100 %"
