@@ -336,16 +336,58 @@ def run(ctx: click.Context, portfolio: str, as_json: bool, compute, fail_on: str
         raise InputFailure(
             [f"{source}: numbers too large or too small to compute exactly ({type(e).__name__})"]
         ) from None
-    write(result, as_json, console.UTF8 if as_json else console.TEXT, colour=_colour() and not as_json, source=source)
+    for warning in result.warnings:
+        console.message(f"mamcli: warning: {warning}")
+    write(
+        result,
+        as_json,
+        console.UTF8 if as_json else console.TEXT,
+        screen=None if as_json else _screen(ctx),
+        source=source,
+    )
     ctx.exit(result.return_code(fail_on))
+
+
+def _screen(ctx: click.Context):  # type: ignore[no-untyped-def]
+    """How the tables are drawn: colour on a terminal, the terminal's width (none with --wide), -v."""
+    from mamcli.render import Screen, columns
+
+    wide = ctx.meta.get("mamcli.wide", False)
+    return Screen(colour=_colour(), width=None if wide else columns(), verbose=ctx.meta.get("mamcli.verbose", False))
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """An output option of every account command, kept for the renderer (the commands do not take it)."""
+    ctx.meta[f"mamcli.{param.name}"] = value
+
+
+class _PortfolioPath(click.ParamType):
+    """A portfolio path (or -), checked by the loader; TAB completes file names.  Not click.Path: its
+    translated type names import locale on every run (1.8 ms)."""
+
+    name = "portfolio"
+
+    def shell_complete(self, ctx, param, incomplete):  # type: ignore[no-untyped-def]
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(incomplete, type="file")]
+
+
+PORTFOLIO = _PortfolioPath()
 
 
 def portfolio_command(name: str, short: str):
     """A subcommand taking PORTFOLIO and --json, the same everywhere."""
 
     def decorate(fn):
+        fn = click.option(
+            "-v", "--verbose", is_flag=True, expose_value=False, callback=_remember, help="List every assumption."
+        )(fn)
+        fn = click.option(
+            "--wide", is_flag=True, expose_value=False, callback=_remember, help="Every column, whatever the width."
+        )(fn)
         fn = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")(fn)
-        fn = click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO")(fn)
+        fn = click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO", type=PORTFOLIO)(fn)
         fn = account_options(click.pass_context(fn))
         return main.command(name, short_help=short)(fn)
 
@@ -360,7 +402,7 @@ def equity_cmd(ctx, portfolio, as_json):
     run(ctx, portfolio, as_json, engine.equity)
 
 
-BAND_CHOICE = click.Choice(["green", "yellow", "red", "liquidation"])
+BAND_CHOICE = click.Choice(["green", "yellow", "red", "liquidation", "never"])
 
 
 @portfolio_command("risk", "Margin ratio, band, liquidation prices.")
@@ -369,7 +411,7 @@ BAND_CHOICE = click.Choice(["green", "yellow", "red", "liquidation"])
     type=BAND_CHOICE,
     default="red",
     show_default=True,
-    help="Exit 1 when the band is at or beyond this one.",
+    help="Exit 1 when the band is at or beyond this one (never: exit 0 whatever the band).",
 )
 @click.option(
     "--compare",
@@ -607,7 +649,7 @@ def _report_unknown(text: str) -> None:
 
 
 @main.command("check", cls=MonitoringCommand, short_help="Nagios/Icinga status line for the ratio.")
-@click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO")
+@click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO", type=PORTFOLIO)
 @click.option(
     "-w",
     "--warning",
@@ -690,7 +732,12 @@ def rules_cmd(name, as_json):
     result = {"command": "rules", "profiles": [_profile_dict(p) for p in profiles], "detail": bool(name)}
     from mamcli import console
 
-    (console.UTF8 if as_json else console.TEXT).write(render(result, as_json) + "\n")
+    if as_json:
+        console.UTF8.write(render(result, True) + "\n")
+    else:
+        from mamcli.render import Screen, columns
+
+        console.TEXT.write(render(result, False, screen=Screen(colour=_colour(), width=columns())) + "\n")
 
 
 def _profile_dict(rules) -> dict:

@@ -13,7 +13,7 @@ from decimal import Decimal, localcontext
 
 from mamcli.liquidation import Solver
 from mamcli.model import MULTI, SINGLE, InputError, Portfolio, Position, Rows
-from mamcli.numbers import ENGINE_CONTEXT, ONE, ZERO, exact, plain
+from mamcli.numbers import ENGINE_CONTEXT, ONE, ZERO, exact, figure, fixed, plain
 from mamcli.results import (
     AutoexchangeResult,
     Blocker,
@@ -61,6 +61,52 @@ def _notes(pf: Portfolio, *extra: str | None) -> tuple[str, ...]:
     return pf.assumptions + tuple(e for e in extra if e)
 
 
+# Plausibility limits (SPEC §12): past them a figure is more likely a wrong unit than a real account.
+MARK_INDEX_GAP = Decimal("0.1")  # a mark this far from its base asset's index price (× its quote's)
+MMR_LIMIT = Decimal("0.5")  # an explicit maintenance rate at or above this
+MAX_LEVERAGE = Decimal(125)  # Binance's highest leverage
+HAIRCUT_LIMIT = Decimal("0.5")  # a haircut above this
+BALANCE_LIMIT_USD = Decimal("1e9")  # a balance worth more than this at index
+
+
+def plausibility(pf: Portfolio) -> tuple[str, ...]:
+    """What in the account looks like a wrong unit (`FILE: KEY: what and why`): warnings, never errors."""
+    out = []
+    for name, a in pf.assets.items():
+        key = f"{pf.source}: assets.{name}"
+        worth = abs(a.balance * a.price)
+        if worth > BALANCE_LIMIT_USD:
+            out.append(
+                f"{key}.balance: {figure(a.balance)} {name} is worth {figure(worth)} USD at index "
+                f"{figure(a.price)}; is it typed in USD instead of {name}?"
+            )
+        if a.haircut > HAIRCUT_LIMIT:
+            out.append(
+                f"{key}.haircut: {plain(a.haircut)} discounts {fixed(a.haircut * 100, 2)} % of the collateral; "
+                "a haircut is a fraction (5 % is 0.05)"
+            )
+    for i, pos in enumerate(pf.positions, 1):
+        key = f"{pf.source}: positions[{i}]"
+        base = pf.assets.get(pos.base_asset or "")
+        quote = pf.assets.get(pos.margin_asset)
+        if base is not None and quote is not None and not pf.credits:
+            gap = pos.mark_price * quote.price / base.price - ONE
+            if abs(gap) > MARK_INDEX_GAP:
+                out.append(
+                    f"{key}.mark_price: {pos.symbol} mark {figure(pos.mark_price)} is "
+                    f"{fixed(abs(gap) * 100, 2)} % {'above' if gap > 0 else 'below'} the index price of "
+                    f"{base.name}, {figure(base.price)}; is one of them mistyped?"
+                )
+        if pos.maint_margin_rate is not None and pos.maint_margin_rate >= MMR_LIMIT:
+            out.append(
+                f"{key}.maint_margin_rate: {plain(pos.maint_margin_rate)} is "
+                f"{fixed(pos.maint_margin_rate * 100, 2)} % of the notional; a rate is a fraction (0.4 % is 0.004)"
+            )
+        if pos.leverage > MAX_LEVERAGE:
+            out.append(f"{key}.leverage: {plain(pos.leverage)} is above Binance's highest leverage, 125")
+    return tuple(out)
+
+
 # ---------------------------------------------------------------------------------------------- equity
 
 
@@ -98,6 +144,7 @@ def equity(pf: Portfolio) -> EquityResult:
         available=available,
         totals=acct.totals,
         assumptions=_notes(pf, note),
+        warnings=plausibility(pf),
     )
 
 
@@ -124,6 +171,9 @@ def position_row(pf: Portfolio, pos: Position, liquidation_price: Decimal | None
         maint_margin=maint,
         maint_margin_usd=maint * margin_rate(pf, pos.margin_asset),
         liquidation_price=liquidation_price,
+        liquidation_distance=None
+        if liquidation_price is None
+        else (liquidation_price - pos.mark_price) / pos.mark_price,
         liquidation_fee=pos.liquidation_fee,
     )
 
@@ -165,6 +215,7 @@ def risk(pf: Portfolio, with_compare: bool = False) -> RiskResult:
         pools=pool_rows,
         liquidation_shocks=liquidation_shocks(pf, solver),
         assumptions=_notes(pf, *notes),
+        warnings=plausibility(pf),
         compare=compare(pf) if with_compare else None,
     )
 
@@ -263,7 +314,7 @@ def what_if(
         last_cap = p.brackets[-1].cap if p.brackets else None
         if p.maint_margin_rate is None and last_cap is not None and p.notional >= last_cap:
             notes.append(
-                f"{p.symbol}: notional {p.notional} is beyond the last bracket cap {last_cap}; "
+                f"{p.symbol}: notional {figure(p.notional)} is beyond the last bracket cap {figure(last_cap)}; "
                 "the last bracket is extended"
             )
     return pf._replace(assets=assets, positions=tuple(positions), assumptions=tuple(notes))
@@ -309,6 +360,7 @@ def stress(pf: Portfolio, asset: str, low: Decimal, high: Decimal, steps: int) -
         liquidation_shock=min(candidates, key=abs) if candidates else None,
         worst_band=worst.band,
         assumptions=_notes(pf),
+        warnings=plausibility(pf),
     )
 
 
@@ -367,6 +419,7 @@ def ltv(pf: Portfolio) -> LtvResult:
         applies=applies,
         triggered=bool(applies and negative > 0 and reached),
         assumptions=_notes(pf, note),
+        warnings=plausibility(pf),
     )
 
 
@@ -503,6 +556,7 @@ def autoexchange(pf: Portfolio, what_if: bool = False) -> AutoexchangeResult:
         balances_after=plan.balances_after,
         thresholds=thresholds(pf) if pf.multi else (),
         assumptions=_notes(pf, *notes),
+        warnings=plausibility(pf),
     )
 
 
@@ -542,7 +596,7 @@ def _switch_blockers(pf: Portfolio, to: str) -> list[Blocker]:
         blockers.append(Blocker("open_orders", -4170, None, None, message))
     for name, a in pf.assets.items():
         if a.balance < 0:
-            message = f"{name} wallet balance is {a.balance}: bring it to 0 or above first"
+            message = f"{name} wallet balance is {figure(a.balance)}: bring it to 0 or above first"
             blockers.append(Blocker("negative_balance", -4172, None, name, message))
     if to == MULTI:
         admitted = ", ".join(sorted(pf.rules.contracts))
@@ -557,8 +611,8 @@ def _switch_blockers(pf: Portfolio, to: str) -> list[Blocker]:
         for pool in pools(converted(pf, SINGLE)):
             if pool.margin_type == "cross" and pool.equity < pool.initial_margin:
                 message = (
-                    f"{pool.asset} alone holds {pool.equity} against initial margin {pool.initial_margin} "
-                    "of its positions"
+                    f"{pool.asset} alone holds {figure(pool.equity)} against initial margin "
+                    f"{figure(pool.initial_margin)} of its positions"
                 )
                 blockers.append(Blocker("insufficient_margin", -4169, None, pool.asset, message))
     return blockers
@@ -585,4 +639,5 @@ def switch_check(pf: Portfolio, to: str | None = None) -> SwitchResult:
         blockers=tuple(blockers),
         preview=Preview(_summary(pf), _summary(converted(pf, target))),
         assumptions=_notes(pf, *notes),
+        warnings=plausibility(pf),
     )

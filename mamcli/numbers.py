@@ -135,3 +135,9 @@ def plain(d: Decimal, max_places: int = 8, grouping: bool = True) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
+
+
+def figure(d: Decimal) -> str:
+    """A number in a message, written as the tables write it: 2 decimals with grouping from 100 up
+    (`-9,800.00`), up to 8 significant places below (`0.0125`, `-0.5`)."""
+    return fixed(d, 2) if abs(d) >= 100 else plain(d, 8)

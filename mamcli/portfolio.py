@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
 from mamcli.model import MODES, MULTI, Asset, Bracket, InputError, Portfolio, Position, Rules, Tier
-from mamcli.numbers import ONE, ZERO, D, NumberError
+from mamcli.numbers import ONE, ZERO, D, NumberError, plain
 from mamcli.text import escape
 
 RULES_DIR = os.path.join(os.path.dirname(__file__), "rules")
@@ -173,9 +173,20 @@ def _number(p: Problems, key: str, table: dict, name: str, *, required=False, ch
     if check is not None:
         problem = check(d)
         if problem:
-            p.add(where, f"{problem} (got {table[name]})")
+            p.add(where, _with_fix(name, d, problem, check, table[name]))
             return None
     return d
+
+
+def _with_fix(name: str, d: Decimal, problem: str, check, given: object) -> str:
+    """The problem of a number, with the fix where the usual mistake is known (SPEC §12)."""
+    text = f"{problem} (got {given})"
+    if check is fraction and ONE <= d < 100:
+        whole = plain(d, 18, grouping=False)
+        return f"{text}; {name} {whole}: a fraction is expected, {whole} % is {plain(d / 100, 20, grouping=False)}"
+    if name == "quantity" and d < 0:
+        text += '; use side = "short" and a positive quantity'
+    return text
 
 
 def _text(p: Problems, key: str, table: dict, name: str, choices=None, *, required=False):
@@ -189,7 +200,7 @@ def _text(p: Problems, key: str, table: dict, name: str, choices=None, *, requir
         p.add(where, "must be text in quotes")
         return None
     if choices is not None and value not in choices:
-        close = _closest(value, choices)
+        close = value.lower() if value.lower() in choices else _closest(value.lower(), choices)
         p.add(
             where,
             f"must be one of {', '.join(choices)}, got {_safe(value)!r}"
@@ -503,7 +514,9 @@ def build_portfolio(
             f"Credits mode books every position in {CREDITS}; add [assets.{CREDITS}] with its balance "
             "(its price defaults to 1)",
         )
-    positions = _load_positions(p, doc, declared, brackets, mode, assumptions, credits_asset, profile.stable)
+    positions = _load_positions(
+        p, doc, declared, brackets, mode, assumptions, credits_asset, profile.stable, frozenset(profile.assets)
+    )
     if credits and positions:
         assumptions.append(f"credits mode: the PnL and margin of every position are booked in {CREDITS}")
     positions = _resolve_snapshot_and_fees(positions, own_brackets, info_fees, profile, assumptions)
@@ -764,19 +777,24 @@ def _split(symbol: str, assets: frozenset[str]) -> tuple[str | None, str | None]
     return None, None
 
 
-def _load_positions(p, doc, assets, brackets, mode, assumptions, credits: str | None = None, quotes=frozenset()):
+def _load_positions(
+    p, doc, assets, brackets, mode, assumptions, credits: str | None = None, quotes=frozenset(), known=frozenset()
+):
     """`assets` are the names the file declares (valid or not), so one bad asset does not cascade.
 
     In Credits mode (`credits` names the Credits asset) every position is margined in it, and a symbol's
-    quote may be any stable asset of the rules (`quotes`), listed or not."""
+    quote may be any stable asset of the rules (`quotes`), listed or not.  `known` are the assets the rules
+    know: a symbol whose quote is one of them but not listed names the asset missing from [assets]."""
     raw = doc.get("positions", [])
     if not isinstance(raw, list) or not all(isinstance(r, dict) for r in raw):
         p.add("positions", "must be an array of [[positions]] tables")
         return []
     out = []
     splits: dict = {}
+    splits_known: dict = {}
     assets = frozenset(a for a in assets if isinstance(a, str))  # looked up per position: a set, not a list
     symbol_quotes = assets | quotes if credits else assets
+    known = frozenset(known) | quotes
     for i, row in enumerate(raw, 1):
         key = f"positions[{i}]"
         _unknown_keys(p, f"{key}.", row, POSITION_KEYS)
@@ -803,11 +821,19 @@ def _load_positions(p, doc, assets, brackets, mode, assumptions, credits: str | 
         elif margin_asset is None:
             margin_asset = quote
             if margin_asset is None:
-                p.add(
-                    f"{key}.margin_asset",
-                    f"{symbol}: cannot tell its margin asset from the symbol; "
-                    "add margin_asset and list it under [assets]",
-                )
+                _, missing = _split_symbol(symbol, known, splits_known)
+                if missing is not None:
+                    p.add(
+                        f"{key}.margin_asset",
+                        f"{symbol} is margined in {missing}, which is missing from [assets]; "
+                        f"add [assets.{missing}] with its balance (0 if none) and price",
+                    )
+                else:
+                    p.add(
+                        f"{key}.margin_asset",
+                        f"{symbol}: cannot tell its margin asset from the symbol; "
+                        "add margin_asset and list it under [assets]",
+                    )
                 continue
         elif margin_asset not in assets:
             p.add(

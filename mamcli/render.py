@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from mamcli.model import Record, Rows
-from mamcli.numbers import fixed, json_number, plain
+from mamcli.numbers import figure, fixed, json_number, plain
 from mamcli.results import OMITTED_WHEN_NONE
 
 Doc = dict[str, Any]  # a result as the table views read it (see as_plain)
@@ -136,17 +136,18 @@ def shock(d: Decimal | None, places: int = 2) -> str:
 
 
 def price(d: Decimal | None) -> str:
-    return "—" if d is None else fixed(d, 2) if abs(d) >= 100 else plain(d, 8)
+    return "—" if d is None else figure(d)
 
 
 BAR_WIDTH = 40
+BAR_SUFFIX = " LIQUIDATION"
 
 
-def bar(ratio: Decimal | None) -> str:
-    """The margin ratio as a bar: full width at 100 % (liquidation), eighths of a cell below."""
+def bar(ratio: Decimal | None, cells: int = BAR_WIDTH, suffix: bool = True) -> str:
+    """The margin ratio as a bar: `cells` wide at 100 % (liquidation), eighths of a cell below."""
     if ratio is None or ratio >= 1:
-        return "█" * BAR_WIDTH + " LIQUIDATION"
-    eighths = int(ratio * BAR_WIDTH * 8)
+        return "█" * cells + (BAR_SUFFIX if suffix else "")
+    eighths = int(ratio * cells * 8)
     return "█" * (eighths // 8) + ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")[eighths % 8]
 
 
@@ -158,14 +159,100 @@ def band(name: str, colour: bool) -> str:
     return f"\x1b[{_BAND_COLOUR[name]}m{text}\x1b[0m" if colour else text
 
 
-def _table(rows: list[list[str]], headers: list[str], numeric_from: int = 1, text_last: int = 0) -> str:
-    """A table of pre-formatted cells: text columns left, numbers right (the last `text_last` left too)."""
+def bold(text: str, colour: bool) -> str:
+    """What matters most, in bold on a terminal that shows colour."""
+    return f"\x1b[1m{text}\x1b[0m" if colour else text
+
+
+# ---------------------------------------------------------------------------------------------- the screen
+
+
+class Screen(Record):
+    """How the tables are drawn: colour or not, the width to fit (None: no limit), the assumptions listed."""
+
+    colour: bool = False
+    width: int | None = None
+    verbose: bool = False
+
+
+def columns() -> int | None:
+    """The width the tables must fit: COLUMNS when set, else the terminal's; None when output is not a terminal
+    (a file or a pipe gets the full table).  What shutil.get_terminal_size does, without importing shutil
+    (bz2 and lzma with it: 1.6 ms on every table)."""
+    import os
+
+    from mamcli.console import is_terminal
+
+    text = os.environ.get("COLUMNS", "")
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    if not is_terminal():
+        return None
+    try:
+        import sys
+
+        return os.get_terminal_size(sys.stdout.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+def width_of(text: str) -> int:
+    """Columns a line takes on a terminal: colour codes take none, East Asian wide characters two."""
+    import re
+    import unicodedata
+
+    plain_text = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    if plain_text.isascii():
+        return len(plain_text)
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in plain_text
+    )
+
+
+def _wrap(text: str, screen: Screen, first: str = "", rest: str = "    ") -> list[str]:
+    """A line of prose, broken between words to fit the screen (numbers are never split)."""
+    if screen.width is None or width_of(first + text) <= screen.width:
+        return [first + text]
+    import textwrap
+
+    return textwrap.wrap(
+        text,
+        max(screen.width, 20),
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _table(rows: list[list[str]], headers: list[str], align: str, maxwidths: list[int | None] | None = None) -> str:
+    """A table of pre-formatted cells; `align` has one letter per column, l(eft) or r(ight)."""
     from tabulate import tabulate  # only on the table path
 
-    n = len(headers)
-    align = ["left"] * numeric_from + ["right"] * (n - numeric_from - text_last) + ["left"] * text_last
-    text: str = tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=align)
+    colalign = ["left" if a == "l" else "right" for a in align]
+    text: str = tabulate(
+        rows, headers=headers, tablefmt="simple", disable_numparse=True, colalign=colalign, maxcolwidths=maxwidths
+    )
     return text
+
+
+def _fit(rows: list[list[str]], headers: list[str], align: str, screen: Screen, drop: tuple[str, ...] = ()) -> str:
+    """A table that fits the screen: while it is too wide, the columns named in `drop` are left out, in that
+    order (the others are what matters).  tabulate's simple format: each column as wide as its widest cell or
+    its header plus 2, two spaces between columns."""
+    keep = list(range(len(headers)))
+    if screen.width is not None:
+        widths = _widths(rows, headers)
+        for name in drop:
+            if sum(widths[i] for i in keep) + 2 * (len(keep) - 1) <= screen.width:
+                break
+            keep.remove(headers.index(name))
+    return _table([[r[i] for i in keep] for r in rows], [headers[i] for i in keep], "".join(align[i] for i in keep))
+
+
+def _widths(rows: list[list[str]], headers: list[str]) -> list[int]:
+    """Each column's width in tabulate's simple format: its widest cell, or its header plus 2."""
+    return [max([width_of(h) + 2] + [width_of(r[i]) for r in rows]) for i, h in enumerate(headers)]
 
 
 def _pairs(rows: list[list[str]]) -> str:
@@ -175,21 +262,35 @@ def _pairs(rows: list[list[str]]) -> str:
     return text
 
 
-def _header(r: Doc, source: str | None) -> str:
-    where = f" · {source}" if source else ""
-    return f"mamcli {r['command']}{where} · {r['mode']} · rules {r['rules']} · tier {r['tier']}"
+def _header(r: Doc, source: str | None, screen: Screen) -> list[str]:
+    parts = [f"mamcli {r['command']}", *([source] if source else []), r["mode"], f"rules {r['rules']}"]
+    parts.append(f"tier {r['tier']}")
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if screen.width is not None and width_of(f"{lines[-1]} · {part}") > screen.width:
+            lines.append(f"  · {part}")
+        else:
+            lines[-1] += f" · {part}"
+    return lines
 
 
-def _assumptions(r: Doc) -> str:
-    if not r["assumptions"]:
-        return ""
-    return "\n\nassumptions:\n" + "\n".join(f"  - {a}" for a in r["assumptions"])
+def _assumptions(r: Doc, screen: Screen) -> list[str]:
+    notes = r["assumptions"]
+    if not notes:
+        return []
+    if not screen.verbose:
+        n = len(notes)
+        return ["", f"{n} assumption: -v lists it" if n == 1 else f"{n} assumptions: -v lists them"]
+    out = ["", "assumptions:"]
+    for a in notes:
+        out += _wrap(a, screen, "  - ")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------- commands
 
 
-def _equity(r: Doc, colour: bool) -> list[str]:
+def _equity(r: Doc, screen: Screen) -> list[str]:
     rows = [
         [
             a["asset"],
@@ -206,64 +307,102 @@ def _equity(r: Doc, colour: bool) -> list[str]:
     heads = ["asset", "wallet", "uPnL", "margin balance", "price", "rate", "value USD", "collateral USD"]
     summary = [
         ["value at index (USD)", usd(r["value_usd"])],
-        ["equity after haircuts (USD)", usd(r["equity_usd"])],
+        ["equity after haircuts (USD)", bold(usd(r["equity_usd"]), screen.colour)],
         ["initial margin (USD)", usd(r["initial_margin_usd"])],
         ["available for orders (USD)", usd(r["available_usd"])],
     ]
     avail = [[k, qty(v)] for k, v in r["available"].items()]
-    out = [_table(rows, heads), "", _pairs(summary)]
+    table = _fit(rows, heads, "lrrrrrrr", screen, drop=("rate", "value USD", "wallet", "uPnL", "price"))
+    out = [table, "", _pairs(summary)]
     if avail:
         out += ["", "available per asset:", _pairs(avail)]
     return out
 
 
-def _positions_table(positions: list[Doc]) -> str:
+POSITION_COLUMNS = (
+    "symbol",
+    "side",
+    "margin",
+    "qty",
+    "entry",
+    "mark",
+    "liq. price",
+    "distance",
+    "notional",
+    "uPnL",
+    "lev.",
+    "MMR",
+    "maint",
+    "maint USD",
+)
+# Left out of a narrow screen in this order; symbol, side, quantity, mark, liquidation price and its distance stay.
+POSITION_DROP = ("maint USD", "maint", "MMR", "lev.", "entry", "notional", "margin", "uPnL")
+
+
+def _positions_table(positions: list[Doc], screen: Screen) -> str:
     rows = [
         [
             p["symbol"],
             p["side"],
             p["margin_asset"],
             qty(p["quantity"]),
+            qty(p["entry_price"]),
             qty(p["mark_price"]),
+            price(p["liquidation_price"]),
+            shock(p["liquidation_distance"]),
             usd(p["notional"]),
             usd(p["unrealized_pnl"]),
+            qty(p["leverage"]),
             pct(p["maint_margin_rate"]),
             usd(p["maint_margin"]),
             usd(p["maint_margin_usd"]),
         ]
-        + ([price(p["liquidation_price"])] if "liquidation_price" in p else [])
         for p in positions
     ]
-    heads = ["symbol", "side", "margin", "qty", "mark", "notional", "uPnL", "MMR", "maint", "maint USD"]
-    if positions and "liquidation_price" in positions[0]:
-        heads.append("liq. price")
-    return _table(rows, heads, numeric_from=3)
+    return _fit(rows, list(POSITION_COLUMNS), "lllrrrrrrrrrrr", screen, drop=POSITION_DROP)
 
 
-def _risk(r: Doc, colour: bool) -> list[str]:
+def _nearest(positions: list[Doc], screen: Screen) -> list[str]:
+    """The position closest to its liquidation price, in one line: what a trader looks at first."""
+    near = [p for p in positions if p["liquidation_distance"] is not None]
+    if not near:
+        return ["no position has a liquidation price"] if positions else []
+    p = min(near, key=lambda p: abs(p["liquidation_distance"]))
+    distance = bold(shock(p["liquidation_distance"]), screen.colour)
+    text = f"{p['symbol']} {p['side']} at {price(p['liquidation_price'])}, {distance} from its mark"
+    return _wrap(text, screen, "nearest liquidation: ")
+
+
+def _risk(r: Doc, screen: Screen) -> list[str]:
+    colour = screen.colour
     summary = [
-        ["margin ratio", pct(r["margin_ratio"])],
+        ["margin ratio", bold(pct(r["margin_ratio"]), colour)],
         ["band", band(r["band"], colour)],
         ["equity (USD)", usd(r["equity_usd"])],
         ["maintenance margin (USD)", usd(r["maint_margin_usd"])],
         ["buffer to liquidation (USD)", usd(r["buffer_usd"])],
         ["clearance fee (USD)", usd(r["clearance_fee_usd"])],
     ]
-    out = [_pairs(summary)]
-    if r["positions"]:
-        out += ["", _positions_table(r["positions"])]
+    positions = list(r["positions"])
+    out = [_pairs(summary), *_nearest(positions, screen)]
+    if positions:
+        out += ["", _positions_table(positions, screen)]
     if r.get("pools"):
         rows = [
             [p["pool"], qty(p["equity"]), qty(p["maint_margin"]), pct(p["margin_ratio"]), band(p["band"], colour)]
             for p in r["pools"]
         ]
-        out += ["", "single-asset pools (asset units):", _table(rows, ["pool", "equity", "maint", "ratio", "band"])]
+        out += [
+            "",
+            "single-asset pools (asset units):",
+            _fit(rows, ["pool", "equity", "maint", "ratio", "band"], "lrrrl", screen),
+        ]
     if r.get("liquidation_shocks"):
         rows = [[k, shock(v["down"]), shock(v["up"])] for k, v in r["liquidation_shocks"].items()]
         out += [
             "",
             "shock of index price and marks that liquidates the account:",
-            _table(rows, ["asset", "down", "up"]),
+            _fit(rows, ["asset", "down", "up"], "lrr", screen),
         ]
     if r.get("compare"):
         layouts = r["compare"]
@@ -278,48 +417,62 @@ def _risk(r: Doc, colour: bool) -> list[str]:
                 [f"liq. {p['symbol']} {p['side']}"]
                 + [price(x["liquidation_prices"][k]["liquidation_price"]) for x in layouts]
             )
-        out += ["", "the same account in each margin layout:", _table(rows, [""] + [x["layout"] for x in layouts])]
+        heads = [""] + [x["layout"] for x in layouts]
+        out += ["", "the same account in each margin layout:", _fit(rows, heads, "l" + "r" * len(layouts), screen)]
     return out
 
 
-def _stress(r: Doc, colour: bool) -> list[str]:
+def _stress(r: Doc, screen: Screen) -> list[str]:
     rows = [
         [
             shock(s["shock"]),
             usd(s["equity_usd"]),
             usd(s["maint_margin_usd"]),
             pct(s["margin_ratio"]),
-            band(s["band"], colour),
+            band(s["band"], screen.colour),
             "yes" if s["autoexchange"] else "no",
-            bar(s["margin_ratio"]),
         ]
         for s in r["steps"]
     ]
+    heads = [f"{r['asset']} shock", "equity USD", "maint USD", "ratio", "band", "auto-exchange"]
     liq = r["liquidation_shock"]
     verdict = (
         f"liquidation at {r['asset']} shock {shock(liq, 4)} (exact)"
         if liq is not None
         else f"no liquidation between {shock(r['from'])} and {shock(r['to'])}"
     )
+    # The bar takes what the other columns leave: 40 cells and the word LIQUIDATION when there is room, else
+    # fewer cells (the band column names liquidation), and the USD columns go before the bar gets short.
+    cells, suffix, bar_head = BAR_WIDTH, True, "margin ratio (bar full at 100 %)"
+    keep = list(range(len(heads)))
+    width = screen.width
+    if width is not None:
+        widths = _widths(rows, heads)
+
+        def room() -> int:
+            return width - sum(widths[i] for i in keep) - 2 * len(keep)
+
+        if room() < BAR_WIDTH + len(BAR_SUFFIX):
+            suffix, bar_head = False, "ratio bar, full at 100 %"
+            for name in ("maint USD", "equity USD"):
+                if room() >= BAR_WIDTH:
+                    break
+                keep.remove(heads.index(name))
+            cells = max(min(BAR_WIDTH, room()), width_of(bar_head) + 2)
     table = _table(
-        rows,
         [
-            f"{r['asset']} shock",
-            "equity USD",
-            "maint USD",
-            "ratio",
-            "band",
-            "auto-exchange",
-            "margin ratio (bar full at 100 %)",
+            [row[i] for i in keep] + [bar(s["margin_ratio"], cells, suffix)]
+            for row, s in zip(rows, r["steps"], strict=True)
         ],
-        text_last=1,
+        [heads[i] for i in keep] + [bar_head],
+        "".join("lrrrll"[i] for i in keep) + "l",
     )
     return [verdict, "", table]
 
 
-def _ltv(r: Doc, colour: bool) -> list[str]:
+def _ltv(r: Doc, screen: Screen) -> list[str]:
     rows = [
-        ["LTV", "unbounded" if r["ltv"] is None else plain(r["ltv"], 8)],
+        ["LTV", bold("unbounded" if r["ltv"] is None else plain(r["ltv"], 8), screen.colour)],
         ["negative balances at ask (USD)", usd(r["negative_usd"])],
         ["positive balances at bid (USD)", usd(r["positive_usd"])],
         ["trigger", plain(r["trigger"])],
@@ -337,22 +490,23 @@ def _trigger_text(t: Doc) -> str:
     return f"ltv: {'unbounded' if t['ltv'] is None else plain(t['ltv'])} >= {plain(t['trigger'])} while idle"
 
 
-def _autoexchange(r: Doc, colour: bool) -> list[str]:
-    status = "TRIGGERED" if r["triggered"] else "not triggered"
+def _autoexchange(r: Doc, screen: Screen) -> list[str]:
+    status = bold("TRIGGERED", screen.colour) if r["triggered"] else "not triggered"
     out = [f"auto-exchange: {status}"]
-    out += [f"  - {_trigger_text(t)}" for t in r["triggers"]]
+    for t in r["triggers"]:
+        out += _wrap(_trigger_text(t), screen, "  - ")
     if r["deficits"]:
         rows = [
             [d["asset"], qty(d["quantity"]), qty(d["rate"]), usd(d["value_usd"]), qty(d["covered_quantity"])]
             for d in r["deficits"]
         ]
-        out += ["", _table(rows, ["deficit", "quantity", "AE ask rate", "cost USD", "covered"])]
+        out += ["", _fit(rows, ["deficit", "quantity", "AE ask rate", "cost USD", "covered"], "lrrrr", screen)]
     if r["sales"]:
         rows = [
             [s["asset"], qty(s["quantity"]), qty(s["rate"]), usd(s["value_usd"]), usd(s["proceeds_usd"])]
             for s in r["sales"]
         ]
-        out += ["", _table(rows, ["sold", "quantity", "AE bid rate", "value USD", "proceeds USD"])]
+        out += ["", _fit(rows, ["sold", "quantity", "AE bid rate", "value USD", "proceeds USD"], "lrrrr", screen)]
     if r["deficits"]:
         out += [
             "",
@@ -366,39 +520,48 @@ def _autoexchange(r: Doc, colour: bool) -> list[str]:
             [t["asset"], f"{qty(t['threshold'])} {t['unit']}", qty(t["balance"]), f"{qty(t['headroom'])} {t['unit']}"]
             for t in r["thresholds"]
         ]
-        out += ["", "distance to the threshold (headroom: how much further the balance may fall):"]
-        out += [_table(rows, ["asset", "threshold", "balance", "headroom"])]
+        out += ["", *_wrap("distance to the threshold (headroom: how much further the balance may fall):", screen)]
+        out += [_fit(rows, ["asset", "threshold", "balance", "headroom"], "lrrr", screen)]
     return out
 
 
-def _switch(r: Doc, colour: bool) -> list[str]:
-    verdict = "allowed" if r["allowed"] else "REFUSED"
+def _switch(r: Doc, screen: Screen) -> list[str]:
+    verdict = "allowed" if r["allowed"] else bold("REFUSED", screen.colour)
     out = [f"switch {r['from']} -> {r['to']}: {verdict}"]
     for b in r["blockers"]:
         code = f" [{b['binance_code']}]" if b["binance_code"] is not None else ""
-        out.append(f"  - {b['reason']}{code}: {b['message']}")
+        out += _wrap(f"{b['reason']}{code}: {b['message']}", screen, "  - ")
     before, after = r["preview"]["from"], r["preview"]["to"]
     rows = [
         ["equity (USD)", usd(before["equity_usd"]), usd(after["equity_usd"])],
         ["maintenance margin (USD)", usd(before["maint_margin_usd"]), usd(after["maint_margin_usd"])],
         ["margin ratio", pct(before["margin_ratio"]), pct(after["margin_ratio"])],
-        ["band", band(before["band"], colour), band(after["band"], colour)],
+        ["band", band(before["band"], screen.colour), band(after["band"], screen.colour)],
     ]
-    out += ["", _table(rows, ["", f"now: {before['mode']}", f"after: {after['mode']}"])]
+    out += ["", _fit(rows, ["", f"now: {before['mode']}", f"after: {after['mode']}"], "lrr", screen)]
     return out
 
 
-def _rules(r: Doc, colour: bool) -> list[str]:
+def _last_column(rows: list[list[str]], headers: list[str], screen: Screen) -> list[int | None] | None:
+    """Widths for a table whose last column is prose: that column wraps to what the others leave."""
+    if screen.width is None:
+        return None
+    first = max([width_of(headers[0]) + 2] + [width_of(r[0]) for r in rows])
+    return [None, max(screen.width - first - 2, 20)]
+
+
+def _rules(r: Doc, screen: Screen) -> list[str]:
     if not r["detail"]:
         rows = [[p["name"], p["description"]] for p in r["profiles"]]
+        heads = ["profile", "description"]
         return [
-            _table(rows, ["profile", "description"], numeric_from=2),
+            _table(rows, heads, "ll", _last_column(rows, heads, screen)),
             "",
-            "show one: mamcli rules NAME; use one: mamcli --rules NAME COMMAND PORTFOLIO",
+            *_wrap("show one: mamcli rules NAME; use one: mamcli --rules NAME COMMAND PORTFOLIO", screen),
         ]
     p = r["profiles"][0]
     out = [
-        f"rules {p['name']}: {p['description']}",
+        *_wrap(f"rules {p['name']}: {p['description']}", screen),
         "",
         _pairs(
             [
@@ -417,14 +580,15 @@ def _rules(r: Doc, colour: bool) -> list[str]:
                 f"{plain(t['threshold_usd'])} USD (other assets)" if parts else f"{plain(t['threshold_usd'])} USD"
             )
         tiers.append([t["name"], ", ".join(parts) or "none"])
+    heads = ["tier", "threshold"]
     out += [
         "",
         "auto-exchange thresholds (first tier is the default):",
-        _table(tiers, ["tier", "threshold"], numeric_from=2),
+        _table(tiers, heads, "ll", _last_column(tiers, heads, screen)),
     ]
     keys = ["haircut", "ask_buffer", "autoexchange_haircut", "autoexchange_ask_buffer"]
     rows = [[a] + [plain(f[k]) if k in f else "—" for k in keys] for a, f in p["assets"].items()]
-    out += ["", _table(rows, ["asset", "haircut", "ask buffer", "AE haircut", "AE ask buffer"])]
+    out += ["", _fit(rows, ["asset", "haircut", "ask buffer", "AE haircut", "AE ask buffer"], "lrrrr", screen)]
     return out
 
 
@@ -439,20 +603,24 @@ _VIEWS = {
 }
 
 
-def write(result: Any, as_json: bool, out: IO[str], colour: bool = False, source: str | None = None) -> None:
+def write(result: Any, as_json: bool, out: IO[str], screen: Screen | None = None, source: str | None = None) -> None:
     """Write the rendering of a result and a final newline to the text stream `out`."""
     if as_json:
         write_json(result, out)
     else:
-        out.write(render(result, False, colour, source) + "\n")
+        out.write(render(result, False, source=source, screen=screen) + "\n")
 
 
-def render(result: Any, as_json: bool, colour: bool = False, source: str | None = None) -> str:
-    """The text of a result: one JSON object, or a header, the command's tables and the assumptions."""
+def render(
+    result: Any, as_json: bool, colour: bool = False, source: str | None = None, screen: Screen | None = None
+) -> str:
+    """The text of a result: one JSON object, or a header, the command's tables and the assumptions folded
+    (listed with `screen.verbose`).  Without a screen: no colour unless asked, no width limit."""
     if as_json:
         return to_json(result)
+    screen = screen or Screen(colour=colour)
     result = as_plain(result)
-    body = _VIEWS[result["command"]](result, colour)
+    body = _VIEWS[result["command"]](result, screen)
     if "assumptions" not in result:
         return "\n".join(body)
-    return "\n".join([_header(result, source), "", *body]) + _assumptions(result)
+    return "\n".join([*_header(result, source, screen), "", *body, *_assumptions(result, screen)])

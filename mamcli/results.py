@@ -52,6 +52,7 @@ class EquityResult(Record):
     available: dict[str, Decimal]
     totals: dict[str, Totals]
     assumptions: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # plausibility warnings (SPEC §12): `FILE: KEY: what looks wrong`
 
     def return_code(self, fail_on: str = "red") -> int:
         return 0
@@ -77,6 +78,7 @@ class PositionRow(Record):
     maint_margin: Decimal
     maint_margin_usd: Decimal
     liquidation_price: Decimal | None
+    liquidation_distance: Decimal | None  # (liquidation price − mark) / mark, signed; None with the price
     liquidation_fee: Decimal | None  # clearance fee rate; None: not known
 
 
@@ -127,6 +129,7 @@ class RiskResult(Record):
     pools: tuple[PoolRow, ...] | None
     liquidation_shocks: dict[str, Shocks]
     assumptions: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # plausibility warnings (SPEC §12): `FILE: KEY: what looks wrong`
     compare: tuple[Layout, ...] | None = None
 
     def return_code(self, fail_on: str = "red") -> int:
@@ -157,6 +160,7 @@ class StressResult(Record):
     liquidation_shock: Decimal | None
     worst_band: str
     assumptions: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # plausibility warnings (SPEC §12): `FILE: KEY: what looks wrong`
 
     def return_code(self, fail_on: str = "red") -> int:
         return _at_or_beyond(self.worst_band, fail_on)
@@ -177,6 +181,7 @@ class LtvResult(Record):
     applies: bool
     triggered: bool
     assumptions: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # plausibility warnings (SPEC §12): `FILE: KEY: what looks wrong`
 
     def return_code(self, fail_on: str = "red") -> int:
         return 1 if self.triggered else 0
@@ -257,6 +262,7 @@ class AutoexchangeResult(Record):
     balances_after: dict[str, Decimal]
     thresholds: tuple[Threshold, ...]
     assumptions: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # plausibility warnings (SPEC §12): `FILE: KEY: what looks wrong`
 
     def return_code(self, fail_on: str = "red") -> int:
         return 1 if self.triggered else 0
@@ -297,6 +303,7 @@ class SwitchResult(Record):
     blockers: tuple[Blocker, ...]
     preview: Preview
     assumptions: tuple[str, ...]
+    warnings: tuple[str, ...] = ()  # plausibility warnings (SPEC §12): `FILE: KEY: what looks wrong`
 
     def return_code(self, fail_on: str = "red") -> int:
         return 0 if self.allowed else 1

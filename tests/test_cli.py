@@ -266,7 +266,7 @@ BAD = [
     (
         "quote-not-listed",
         ASSET + POSITION.replace("BTCUSDT", "BTCUSDC"),
-        "positions[1].margin_asset: BTCUSDC: cannot tell its margin asset",
+        "positions[1].margin_asset: BTCUSDC is margined in USDC, which is missing from [assets]; add [assets.USDC]",
     ),
     (
         "no-maintenance",

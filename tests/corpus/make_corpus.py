@@ -61,7 +61,7 @@ CASES = {
     "isolated-in-multi": (A + P + 'margin_type = "isolated"\n', 2, "(Binance -4168)"),
     "unknown-asset-haircut": ('[assets.DOGE]\nbalance = 1\nprice = 0.1\n', 2, "no haircut: rules seed has none"),
     "missing-price": ("[assets.USDT]\nbalance = 1\n", 2, "assets.USDT.price: is required"),
-    "position-without-asset": ('[assets.BTC]\nbalance = 1\nprice = 1\n' + P, 2, "cannot tell its margin asset"),
+    "position-without-asset": ('[assets.BTC]\nbalance = 1\nprice = 1\n' + P, 2, "is margined in USDT, which is missing from [assets]"),
     "bom-and-crlf": ("\ufeff" + A.replace("\n", "\r\n"), 0, '"equity_usd": 99.99'),
     "underscored-and-hex": ("[assets.USDT]\nbalance = 1_000\nprice = 0x1\n", 0, '"equity_usd": 999.9'),
     "negative-zero": ("[assets.USDT]\nbalance = -0.0\nprice = 1\n", 0, '"equity_usd": 0'),
