@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from mamcli.model import InputError
+from mamcli.model import InputError, Problems
 from mamcli.numbers import ZERO, D, NumberError
 
 CREDITS = "BNFCR"  # Binance Credits (EEA users): its presence means Credits mode (SPEC §10)
@@ -66,25 +66,6 @@ def read_json(path: str) -> object:
     return read_json_file(path, path)
 
 
-class _Collector:
-    def __init__(self):
-        self.problems: list[str] = []
-
-    def add(self, label: str, key: str, message: str) -> None:
-        self.problems.append(f"{label}: {key}: {message}" if key else f"{label}: {message}")
-
-    def number(self, label: str, key: str, row: dict, field: str, required: bool = True):
-        if not isinstance(row, dict) or field not in row or row[field] in (None, ""):
-            if required:
-                self.add(label, f"{key}.{field}" if key else field, "missing")
-            return None
-        try:
-            return D(row[field])
-        except NumberError as e:
-            self.add(label, f"{key}.{field}" if key else field, str(e))
-            return None
-
-
 def _tidy(d: Decimal):
     """Integral values as TOML integers, others in plain notation (tomli-w would write 6e+4 or 0.0)."""
     if d == d.to_integral_value():
@@ -92,14 +73,14 @@ def _tidy(d: Decimal):
     return Decimal(format(d.normalize(), "f"))
 
 
-def _rows(c: _Collector, label: str, body, endpoint: str, field: str | None = None) -> list:
+def _rows(c: Problems, label: str, body, endpoint: str, field: str | None = None) -> list:
     if field:
         rows = body.get(field) if isinstance(body, dict) else None
     else:
         rows = [body] if isinstance(body, dict) else body
     if not isinstance(rows, list):
         where = f"an '{field}' list" if field else "a JSON array"
-        c.add(label, "", f"does not look like {endpoint} (expected {where})")
+        c.add("", f"does not look like {endpoint} (expected {where})", label)
         return []
     return rows
 
@@ -112,7 +93,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     what the payloads did not say and what was derived or assumed instead).
     """
     prices = dict(prices or {})
-    c = _Collector()
+    c = Problems()
     notes: list[str] = []
     acc_label, account = payloads.get("account")
     if account is None:
@@ -124,7 +105,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     for i, row in enumerate(_rows(c, acc_label, account, "GET /fapi/v2/account", "assets")):
         name = row.get("asset") if isinstance(row, dict) else None
         if not isinstance(name, str):
-            c.add(acc_label, f"assets[{i}].asset", "missing")
+            c.add(f"assets[{i}].asset", "missing", acc_label)
             continue
         field = "crossWalletBalance" if "crossWalletBalance" in row else "walletBalance"
         value = c.number(acc_label, f"assets[{i}]", row, field)
@@ -138,7 +119,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     mode_label, mode_body = payloads.get("mode")
     if mode_body is not None:
         if not isinstance(mode_body, dict) or not isinstance(mode_body.get("multiAssetsMargin"), bool):
-            c.add(mode_label, "multiAssetsMargin", "missing (expected the body of GET /fapi/v1/multiAssetsMargin)")
+            c.add("multiAssetsMargin", "missing (expected the body of GET /fapi/v1/multiAssetsMargin)", mode_label)
         else:
             mode = mode_body["multiAssetsMargin"]
     elif isinstance(account, dict) and isinstance(account.get("multiAssetsMargin"), bool):
@@ -173,20 +154,20 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     for i, row in enumerate(rows_in):
         key = f"[{i}]"
         if not isinstance(row, dict):
-            c.add(pos_label, key, "not an object")
+            c.add(key, "not an object", pos_label)
             continue
         amount = c.number(pos_label, key, row, "positionAmt")
         if amount is None or amount == 0:
             continue  # flat rows are skipped
         symbol = row.get("symbol")
         if not isinstance(symbol, str):
-            c.add(pos_label, f"{key}.symbol", "missing")
+            c.add(f"{key}.symbol", "missing", pos_label)
             continue
         entry = c.number(pos_label, key, row, "entryPrice")
         mark = c.number(pos_label, key, row, "markPrice")
         side_field = row.get("positionSide", "BOTH")
         if not isinstance(side_field, str):
-            c.add(pos_label, f"{key}.positionSide", "expected BOTH, LONG or SHORT")
+            c.add(f"{key}.positionSide", "expected BOTH, LONG or SHORT", pos_label)
             continue
         if side_field == "LONG":
             side = "long"
@@ -195,7 +176,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         elif side_field == "BOTH":
             side = "long" if amount > 0 else "short"
         else:
-            c.add(pos_label, f"{key}.positionSide", f"expected BOTH, LONG or SHORT, got {side_field!r}")
+            c.add(f"{key}.positionSide", f"expected BOTH, LONG or SHORT, got {side_field!r}", pos_label)
             continue
         out = {"symbol": symbol, "side": side, "quantity": abs(amount), "entry_price": entry, "mark_price": mark}
         if isinstance(row.get("marginAsset"), str):
@@ -226,7 +207,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     index: dict[str, dict] = {}
     idx_label, idx_body = payloads.get("index")
     if idx_body is None:
-        c.add("import", "", "--index is required (the saved body of GET /fapi/v1/assetIndex) for prices and haircuts")
+        c.add("", "--index is required (the saved body of GET /fapi/v1/assetIndex) for prices and haircuts", "import")
     for i, row in enumerate(_rows(c, idx_label, idx_body, "GET /fapi/v1/assetIndex") if idx_body is not None else []):
         symbol = row.get("symbol") if isinstance(row, dict) else None
         if not isinstance(symbol, str) or not symbol.endswith("USD") or len(symbol) <= 3:
@@ -254,7 +235,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
             continue
         rows = row.get("brackets")
         if not isinstance(rows, list):
-            c.add(br_label, f"[{i}]({symbol}).brackets", "missing (expected a list of brackets)")
+            c.add(f"[{i}]({symbol}).brackets", "missing (expected a list of brackets)", br_label)
             continue
         table = []
         for j, b in enumerate(rows):
@@ -271,10 +252,10 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
 
     for symbol in sorted(wanted - set(brackets)):
         c.add(
-            br_label or "import",
             symbol,
             "no leverage brackets for this position's symbol; give --brackets "
             "(the saved body of GET /fapi/v1/leverageBracket) covering it",
+            br_label or "import",
         )
 
     # assets: held, or margin of a position
@@ -297,17 +278,16 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
             notes.append(f"{CREDITS}: no {CREDITS}USD row in the asset index; mamcli values Credits at 1 USD")
         elif fields.get("price") is None:
             c.add(
-                idx_label or "import",
                 name,
                 f"no {name}USD row in the asset index, so no price for {name}; give --price {name}=VALUE",
+                idx_label or "import",
             )
             continue
         assets[name] = {"balance": balances.get(name, ZERO), **fields}
     for name in prices:
-        c.add("--price", name, "not an asset of the imported account")
+        c.add(name, "not an asset of the imported account", "--price")
     info = _exchange_info(c, payloads, list(assets), [p["symbol"] for p in positions])
-    if c.problems:
-        raise InputError(c.problems)
+    c.check()
 
     doc: dict = {"account": {}}
     if mode is not None:
@@ -324,7 +304,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     return doc, _report(c, acc_label, account, notes)
 
 
-def _report(c: _Collector, label: str, account: object, notes: list[str]) -> dict:
+def _report(c: Problems, label: str, account: object, notes: list[str]) -> dict:
     """What the account payload reports, for the agreement check (a malformed figure is left out)."""
     report: dict = {"assets": {}, "notes": notes}
     if not isinstance(account, dict):
@@ -346,7 +326,7 @@ def _report(c: _Collector, label: str, account: object, notes: list[str]) -> dic
     return report
 
 
-def _account_position_rows(c: _Collector, label: str, acc_positions: dict, notes: list[str]) -> list[dict]:
+def _account_position_rows(c: Problems, label: str, acc_positions: dict, notes: list[str]) -> list[dict]:
     """positionRisk-like rows made from the account payload's own position rows (open ones only).
 
     v2 rows: mark = notional / positionAmt. v3 rows have no entryPrice: entry = mark - unrealizedProfit /
@@ -391,7 +371,7 @@ def _account_position_rows(c: _Collector, label: str, acc_positions: dict, notes
     return out
 
 
-def _exchange_info(c: _Collector, payloads: Payloads, assets: list[str], symbols: list[str]) -> dict:
+def _exchange_info(c: Problems, payloads: Payloads, assets: list[str], symbols: list[str]) -> dict:
     """[exchange_info] of the portfolio from a saved GET /fapi/v1/exchangeInfo: the thresholds of the
     portfolio's assets and the liquidation fees of its positions' symbols."""
     label, body = payloads.get("exchange_info")
@@ -402,7 +382,7 @@ def _exchange_info(c: _Collector, payloads: Payloads, assets: list[str], symbols
         or not isinstance(body.get("assets"), list)
         or not isinstance(body.get("symbols"), list)
     ):
-        c.add(label, "", "does not look like GET /fapi/v1/exchangeInfo (expected 'assets' and 'symbols' lists)")
+        c.add("", "does not look like GET /fapi/v1/exchangeInfo (expected 'assets' and 'symbols' lists)", label)
         return {}
     wanted_assets, wanted_symbols = set(assets), set(symbols)
     thresholds = {}
@@ -412,7 +392,7 @@ def _exchange_info(c: _Collector, payloads: Payloads, assets: list[str], symbols
             continue  # null: Binance sets no threshold for that asset
         value = c.number(label, f"assets[{i}]({name})", row, "autoAssetExchange")
         if value is not None and value > 0:
-            c.add(label, f"assets[{i}]({name}).autoAssetExchange", f"expected 0 or a negative threshold, got {value}")
+            c.add(f"assets[{i}]({name}).autoAssetExchange", f"expected 0 or a negative threshold, got {value}", label)
         elif value is not None:
             thresholds[name] = _tidy(value)
     fees = {}
@@ -422,7 +402,7 @@ def _exchange_info(c: _Collector, payloads: Payloads, assets: list[str], symbols
             continue
         value = c.number(label, f"symbols[{i}]({symbol})", row, "liquidationFee")
         if value is not None and not ZERO <= value < 1:
-            c.add(label, f"symbols[{i}]({symbol}).liquidationFee", f"expected a fraction below 1, got {value}")
+            c.add(f"symbols[{i}]({symbol}).liquidationFee", f"expected a fraction below 1, got {value}", label)
         elif value is not None:
             fees[symbol] = _tidy(value)
     info: dict = {"source": f"GET /fapi/v1/exchangeInfo ({label})"}

@@ -142,16 +142,6 @@ def parse_json(data: bytes | bytearray, label: str) -> object:
 
 def read_json_file(path: str, label: str) -> object:
     """A saved JSON response: at most MAX_BYTES + 1 bytes are ever read (`/dev/zero` included)."""
-    name = escape(label)
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError([f"{name}: no such file"]) from None
-    except IsADirectoryError:
-        raise InputError([f"{name}: is a directory; expected a saved JSON response"]) from None
-    except OSError as err:
-        raise InputError([f"{name}: cannot be read ({escape(err.strerror or err)})"]) from None
-    except ValueError:  # a NUL in the name
-        raise InputError([f"{name}: not a usable file name"]) from None
-    return parse_json(data, label)
+    from mamcli.inputs import read_input
+
+    return parse_json(read_input(path, label, MAX_BYTES, "a Binance response"), label)

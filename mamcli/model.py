@@ -26,6 +26,39 @@ class InputError(Exception):
         self.problems = problems
 
 
+class Problems:
+    """The one collector of input problems (portfolio, rules, saved payloads): each is one line,
+    `LABEL: KEY: what is wrong`; a whole input is read before they are raised together, so a user fixes a
+    file in one pass."""
+
+    def __init__(self, label: str = ""):
+        self.label = label
+        self.items: list[str] = []
+
+    def add(self, key: str, message: str, label: str | None = None) -> None:
+        where = self.label if label is None else label
+        self.items.append(f"{where}: {key}: {message}" if key else f"{where}: {message}")
+
+    def number(self, label: str, key: str, row: object, field: str, required: bool = True) -> Decimal | None:
+        """`row[field]` through the number door, or None (a problem is recorded when it is required or bad)."""
+        from mamcli.numbers import D, NumberError
+
+        where = f"{key}.{field}" if key else field
+        if not isinstance(row, dict) or row.get(field) in (None, ""):
+            if required:
+                self.add(where, "missing", label)
+            return None
+        try:
+            return D(row[field])
+        except NumberError as e:
+            self.add(where, str(e), label)
+            return None
+
+    def check(self) -> None:
+        if self.items:
+            raise InputError(self.items)
+
+
 T = TypeVar("T")
 
 

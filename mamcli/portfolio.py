@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import tomllib
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 
-from mamcli.model import MODES, MULTI, Asset, Bracket, InputError, Portfolio, Position, Rules, Tier
+from mamcli.inputs import read_input
+from mamcli.model import MODES, MULTI, Asset, Bracket, InputError, Portfolio, Position, Problems, Rules, Tier
 from mamcli.numbers import ONE, ZERO, D, NumberError, plain
 from mamcli.text import escape
 
@@ -69,43 +69,12 @@ ASSET_NAME = re.compile(r"[A-Z0-9]{1,20}\Z")
 SYMBOL_NAME = re.compile(r"[A-Z0-9]{2,40}(_[0-9A-Z]{1,12})?\Z")
 
 
-class Problems:
-    """Collects the problems of one file."""
-
-    def __init__(self, label: str):
-        self.label = label
-        self.items: list[str] = []
-
-    def add(self, key: str, message: str) -> None:
-        self.items.append(f"{self.label}: {key}: {message}" if key else f"{self.label}: {message}")
-
-    def check(self) -> None:
-        if self.items:
-            raise InputError(self.items)
-
-
 # ---------------------------------------------------------------------------------------------- reading
 
 
 def read_toml(path: str, label: str) -> dict:
     """Parse a TOML file (or stdin for '-') with every decimal as Decimal; raise InputError otherwise."""
-    try:
-        if path == "-":
-            data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
-        else:
-            with open(path, "rb") as f:
-                data = f.read(MAX_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError([f"{label}: no such file"]) from None
-    except IsADirectoryError:
-        raise InputError([f"{label}: is a directory, not a TOML file"]) from None
-    except PermissionError:
-        raise InputError([f"{label}: cannot be read (permission denied)"]) from None
-    except OSError as e:
-        raise InputError([f"{label}: cannot be read ({e.strerror or e})"]) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError([f"{label}: is larger than 256 MiB; that is not a portfolio"])
-    return parse_toml(data, label)
+    return parse_toml(read_input(path, label, MAX_FILE_BYTES, "a TOML file"), label)
 
 
 def parse_toml(data: bytes, label: str) -> dict:

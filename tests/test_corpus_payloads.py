@@ -53,7 +53,7 @@ def test_a_file_exactly_at_the_cap_is_read(tmp_path):
 
 
 def test_a_directory_and_a_missing_file(tmp_path):
-    refused(tmp_path, "is a directory; expected a saved JSON response")
+    refused(tmp_path, "is a directory; expected a Binance response")
     refused(tmp_path / "nope.json", "no such file")
 
 
