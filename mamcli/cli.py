@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import os
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from mamcli.batch import Pending
 
 INPUT_ERROR = 2
 
@@ -299,34 +303,98 @@ def _colour() -> bool:
     return is_terminal() and not os.environ.get("NO_COLOR")
 
 
-def run(ctx: click.Context, portfolio: str, as_json: bool, compute, fail_on: str = "red") -> None:
-    """Load, compute, print, exit: the whole life of every command."""
-    from mamcli import console
-    from mamcli.engine import what_if
-    from mamcli.portfolio import InputError, load_portfolio
-    from mamcli.render import write
+def accounts(ctx: click.Context, portfolios: tuple[str, ...]) -> list[Pending]:
+    """The accounts a command runs on, in order: (label, load) with load() -> (Portfolio, source, as_of).
 
-    source = "<stdin>" if portfolio == "-" else portfolio
+    Each load raises InputError for its own account only.  Today the sources are PORTFOLIO files (or `-`),
+    MAMCLI_PORTFOLIO when none is given; a live source is one more branch here, yielding its own loader.
+    """
+    from functools import partial
+
+    from mamcli.batch import file_account
+
+    paths = portfolios or _portfolio_from_environment(ctx)
+    options = ctx.obj
+    return [(path, partial(file_account, path, options.rules, options.tier)) for path in paths]
+
+
+def _portfolio_from_environment(ctx: click.Context) -> tuple[str, ...]:
+    """MAMCLI_PORTFOLIO, the fallback when no PORTFOLIO is given (one path, taken whole: spaces are kept)."""
+    path = os.environ.get("MAMCLI_PORTFOLIO")
+    if not path:
+        raise click.UsageError("Missing argument 'PORTFOLIO'.", ctx)
+    return (path,)
+
+
+def _loaded(ctx: click.Context, label: str, load) -> tuple:  # type: ignore[no-untyped-def]
+    """load() with the run's --price/--shock applied: (Portfolio, source, as_of) or InputError for this account."""
+    from mamcli.engine import what_if
+    from mamcli.model import InputError
+
+    shown = "<stdin>" if label == "-" else label
     try:
-        pf = load_portfolio(portfolio, rules=ctx.obj.rules, tier=ctx.obj.tier)
+        pf, source, as_of = load()
         pf = what_if(pf, ctx.obj.prices, ctx.obj.shocks, price_label="--price", shock_label="--shock")
-        result = compute(pf)
-    except InputError as e:
-        raise InputFailure(e.problems) from None
     except ArithmeticError as e:
-        raise InputFailure(
-            [f"{source}: numbers too large or too small to compute exactly ({type(e).__name__})"]
-        ) from None
-    write(result, as_json, console.UTF8 if as_json else console.TEXT, colour=_colour() and not as_json, source=source)
-    ctx.exit(result.return_code(fail_on))
+        raise InputError([f"{shown}: numbers too large or too small to compute exactly ({type(e).__name__})"]) from None
+    return pf, source, as_of
+
+
+def run(ctx: click.Context, portfolios: tuple[str, ...], as_json: bool, compute, fail_on: str = "red") -> None:
+    """Load, compute, print, exit: the whole life of every account command, over one account or several.
+
+    One account: its result (one pretty JSON object, or the tables).  Several (SPEC §9): in order, JSON Lines
+    with a `portfolio` key, or one table section each; an input error is reported on stderr and the others
+    are still computed; the exit status is the worst (2 over 1 over 0).
+    """
+    from mamcli import console
+    from mamcli.batch import OneLine, iso_utc
+    from mamcli.model import InputError
+    from mamcli.render import write, write_json
+
+    pending = accounts(ctx, portfolios)
+    several = len(pending) > 1
+    colour = _colour() and not as_json
+    worst = 0
+    first = True
+    for label, load in pending:
+        shown = "<stdin>" if label == "-" else label
+        try:
+            pf, source, as_of = _loaded(ctx, label, load)
+            try:
+                result = compute(pf)
+            except ArithmeticError as e:
+                raise InputError(
+                    [f"{shown}: numbers too large or too small to compute exactly ({type(e).__name__})"]
+                ) from None
+        except InputError as e:
+            if not several:
+                raise InputFailure(e.problems) from None
+            InputFailure(e.problems).show()
+            worst = INPUT_ERROR
+            continue
+        result = result._replace(source=source, as_of=iso_utc(as_of), portfolio=label if several else None)
+        if as_json and several:
+            line = OneLine(console.UTF8)
+            write_json(result, line)  # type: ignore[arg-type]
+            line.end()
+        else:
+            if several and not as_json and not first:
+                console.TEXT.write("\n")
+            write(result, as_json, console.UTF8 if as_json else console.TEXT, colour=colour, source=shown)
+        first = False
+        worst = max(worst, result.return_code(fail_on))
+    ctx.exit(worst)
 
 
 def portfolio_command(name: str, short: str):
-    """A subcommand taking PORTFOLIO and --json, the same everywhere."""
+    """A subcommand taking PORTFOLIO… and --json, the same everywhere."""
 
     def decorate(fn):
-        fn = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")(fn)
-        fn = click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO")(fn)
+        fn = click.option(
+            "--json", "as_json", is_flag=True, help="Print one JSON object (several PORTFOLIOs: JSON Lines)."
+        )(fn)
+        fn = click.argument("portfolio", nargs=-1, metavar="PORTFOLIO...")(fn)
         fn = account_options(click.pass_context(fn))
         return main.command(name, short_help=short)(fn)
 

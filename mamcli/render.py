@@ -175,9 +175,43 @@ def _pairs(rows: list[list[str]]) -> str:
     return text
 
 
+def header_width() -> int | None:
+    """The width the header folds to: COLUMNS when set, else the terminal's; None (no folding) for a pipe or
+    a file, so that a script reading the output finds the same lines whatever the length of a path."""
+    import os
+    import sys
+
+    text = os.environ.get("COLUMNS", "")
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    try:
+        if sys.stdout is not None and sys.stdout.isatty():
+            return os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def _header(r: Doc, source: str | None) -> str:
-    where = f" · {source}" if source else ""
-    return f"mamcli {r['command']}{where} · {r['mode']} · rules {r['rules']} · tier {r['tier']}"
+    """`mamcli COMMAND · PATH · [SOURCE ·] as of TIME · MODE · rules R · tier T` (SPEC §9: the source when it
+    is not the file alone, the time of the data when it is known), folded at ` · ` to the terminal's width
+    (`header_width`; a part longer than that stands alone on its line)."""
+    parts = [f"mamcli {r['command']}"]
+    if source:
+        parts.append(source)
+    if r.get("source", "file") != "file":
+        parts.append(r["source"])
+    if r.get("as_of"):
+        parts.append("as of " + r["as_of"].replace("T", " ").replace("Z", " UTC"))
+    parts += [r["mode"], f"rules {r['rules']}", f"tier {r['tier']}"]
+    width = header_width()
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if width is None or len(lines[-1]) + 3 + len(part) <= width:
+            lines[-1] += " · " + part
+        else:
+            lines.append(part)
+    return "\n".join(lines)
 
 
 def _assumptions(r: Doc) -> str:

@@ -15,7 +15,7 @@ from decimal import Decimal
 from mamcli.model import BANDS, Record
 from mamcli.valuation import Totals
 
-OMITTED_WHEN_NONE = frozenset({"symbol", "asset", "pools", "compare"})
+OMITTED_WHEN_NONE = frozenset({"symbol", "asset", "pools", "compare", "portfolio"})
 
 
 def _at_or_beyond(band: str, fail_on: str) -> int:
@@ -52,6 +52,9 @@ class EquityResult(Record):
     available: dict[str, Decimal]
     totals: dict[str, Totals]
     assumptions: tuple[str, ...]
+    portfolio: str | None = None  # the path as given, in a batch of several (SPEC §9)
+    source: str = "file"  # file, live, file+live-prices
+    as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
         return 0
@@ -128,6 +131,9 @@ class RiskResult(Record):
     liquidation_shocks: dict[str, Shocks]
     assumptions: tuple[str, ...]
     compare: tuple[Layout, ...] | None = None
+    portfolio: str | None = None  # the path as given, in a batch of several (SPEC §9)
+    source: str = "file"  # file, live, file+live-prices
+    as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
         return _at_or_beyond(self.band, fail_on)
@@ -157,6 +163,9 @@ class StressResult(Record):
     liquidation_shock: Decimal | None
     worst_band: str
     assumptions: tuple[str, ...]
+    portfolio: str | None = None  # the path as given, in a batch of several (SPEC §9)
+    source: str = "file"  # file, live, file+live-prices
+    as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
         return _at_or_beyond(self.worst_band, fail_on)
@@ -177,6 +186,9 @@ class LtvResult(Record):
     applies: bool
     triggered: bool
     assumptions: tuple[str, ...]
+    portfolio: str | None = None  # the path as given, in a batch of several (SPEC §9)
+    source: str = "file"  # file, live, file+live-prices
+    as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
         return 1 if self.triggered else 0
@@ -257,6 +269,9 @@ class AutoexchangeResult(Record):
     balances_after: dict[str, Decimal]
     thresholds: tuple[Threshold, ...]
     assumptions: tuple[str, ...]
+    portfolio: str | None = None  # the path as given, in a batch of several (SPEC §9)
+    source: str = "file"  # file, live, file+live-prices
+    as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
         return 1 if self.triggered else 0
@@ -297,6 +312,9 @@ class SwitchResult(Record):
     blockers: tuple[Blocker, ...]
     preview: Preview
     assumptions: tuple[str, ...]
+    portfolio: str | None = None  # the path as given, in a batch of several (SPEC §9)
+    source: str = "file"  # file, live, file+live-prices
+    as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
         return 0 if self.allowed else 1
