@@ -154,6 +154,26 @@ class Command(_OnceOnly, _PlainHelp, click.Command):
 class Group(_OnceOnly, _PlainHelp, click.Group):
     command_class = Command
 
+    def command_named(self, args: list[str]) -> str | None:
+        """The command name in a command line, found before parsing it: the first word that is neither an
+        option of the group nor the value of one (an unknown option is taken for a flag)."""
+        valued = {
+            name
+            for param in self.params
+            if isinstance(param, click.Option) and not param.is_flag and not param.count
+            for name in param.opts
+        }
+        words = iter(args)
+        for word in words:
+            if word == "--":
+                return next(words, None)
+            if word.startswith("-") and word != "-":
+                if word in valued:
+                    next(words, None)
+                continue
+            return word
+        return None
+
     def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         """The process entry point (the `mamcli` script, `python -m mamcli`): process-wide set-up first."""
         from mamcli import console
@@ -166,15 +186,28 @@ class Group(_OnceOnly, _PlainHelp, click.Group):
         writer (control characters escaped) and every stream failure and signal is handled by console.run."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
+        import sys
+
         from mamcli import console
+
+        monitoring = self.command_named(sys.argv[1:] if args is None else list(args)) == "check"
+        if monitoring:  # check speaks the Monitoring Plugins contract from the first option on (SPEC §9)
+            console.on_failure(_report_unknown, MonitoringUnknown.exit_code)
 
         def body() -> int:
             try:
                 code = super(Group, self).main(args, prog_name, complete_var, False, **extra)
             except click.ClickException as e:
+                if monitoring:
+                    text = "; ".join(e.problems) if isinstance(e, InputFailure) else e.format_message()
+                    _report_unknown(text)
+                    return MonitoringUnknown.exit_code
                 e.show(console.MESSAGES)  # type: ignore[arg-type]
                 return e.exit_code
             except click.Abort:
+                if monitoring:
+                    _report_unknown("aborted")
+                    return MonitoringUnknown.exit_code
                 console.message("mamcli: aborted")
                 return 1
             return code if isinstance(code, int) else 0
@@ -637,8 +670,8 @@ def _report_unknown(text: str) -> None:
     flush()
 
 
-@main.command("check", cls=MonitoringCommand, short_help="Nagios/Icinga status line for the ratio.")
-@click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO")
+@main.command("check", cls=MonitoringCommand, short_help="Nagios/Icinga status line: every alarm of the account.")
+@click.argument("portfolio", nargs=-1, metavar="PORTFOLIO...")
 @click.option(
     "-w",
     "--warning",
@@ -655,28 +688,86 @@ def _report_unknown(text: str) -> None:
     metavar="RANGE",
     help="Critical range for the margin ratio in percent.",
 )
+@click.option(
+    "--ae-warn",
+    default="20",
+    show_default=True,
+    metavar="PERCENT",
+    help="WARNING when a wallet is within this percent of its auto-exchange threshold (triggered: CRITICAL).",
+)
+@click.option(
+    "--ltv-warn",
+    default="0.9",
+    show_default=True,
+    metavar="LTV",
+    help="WARNING when the LTV rule applies and the LTV is at least this (triggered: CRITICAL).",
+)
+@click.option(
+    "--liq-warn",
+    default="15",
+    show_default=True,
+    metavar="PERCENT",
+    help="WARNING when a price move of less than this percent liquidates the account.",
+)
+@click.option(
+    "--liq-crit",
+    default="5",
+    show_default=True,
+    metavar="PERCENT",
+    help="CRITICAL when a price move of less than this percent liquidates the account.",
+)
+@click.option(
+    "--max-age",
+    default=None,
+    metavar="SECONDS",
+    help="UNKNOWN when the data is older than this, or its time (as_of) is not known.",
+)
 @account_options
 @click.pass_context
-def check_cmd(ctx, portfolio, warning, critical):
-    """A Monitoring Plugins status line: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
+def check_cmd(ctx, portfolio, warning, critical, ae_warn, ltv_warn, liq_warn, liq_crit, max_age):
+    """Monitoring Plugins status: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; several PORTFOLIOs: long output.
+
+    The worst of: margin ratio (-w/-c), auto-exchange triggered or near, LTV, liquidation distance, age.
+    """
+    from datetime import UTC, datetime
+
     from mamcli import engine, nagios
+    from mamcli.console import out
     from mamcli.model import InputError
-    from mamcli.portfolio import load_portfolio
-    from mamcli.valuation import account
 
     try:
-        w, c = nagios.Range(warning), nagios.Range(critical)
-        pf = load_portfolio(portfolio, rules=ctx.obj.rules, tier=ctx.obj.tier)
-        pf = engine.what_if(pf, ctx.obj.prices, ctx.obj.shocks, price_label="--price", shock_label="--shock")
-        code, line = nagios.status_line(account(pf), w, c)
+        limits = nagios.Limits(warning, critical, ae_warn, ltv_warn, liq_warn, liq_crit, max_age)
     except InputError as e:
         raise MonitoringUnknown("; ".join(e.problems)) from None
-    except ArithmeticError as e:
-        raise MonitoringUnknown(f"{portfolio}: numbers too large or too small ({type(e).__name__})") from None
-    from mamcli.console import out
-
-    out(line + "\n")
+    pending = accounts(ctx, portfolio)
+    now = datetime.now(UTC)
+    lines: list[tuple[str, int, str]] = []
+    for label, load in pending:
+        shown = "<stdin>" if label == "-" else label
+        try:
+            pf, _source, as_of = _loaded(ctx, label, load)
+            prices = {name: a.price for name, a in pf.assets.items()}
+            code, line = nagios.status(
+                engine.risk(pf), engine.autoexchange(pf), engine.ltv(pf), prices, as_of, now, limits
+            )
+        except InputError as e:
+            code, line = nagios.UNKNOWN, nagios.unknown_line(_one_line("; ".join(e.problems)))
+        except ArithmeticError as e:
+            code = nagios.UNKNOWN
+            line = nagios.unknown_line(_one_line(f"{shown}: numbers too large or too small ({type(e).__name__})"))
+        lines.append((label, code, line))
+    if len(lines) == 1:
+        code, text = lines[0][1], lines[0][2]
+    else:
+        code, text = nagios.summary_line([(_one_line(label), c, line) for label, c, line in lines])
+    out(text + "\n")
     ctx.exit(code)
+
+
+def _one_line(text: str) -> str:
+    from mamcli.text import escape
+
+    return escape(text)
 
 
 # ---------------------------------------------------------------------------------------------- init, rules
