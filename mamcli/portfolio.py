@@ -394,7 +394,7 @@ def load_account(path: str, rules: str | None = None, tier: str | None = None) -
     return pf, as_of_of(Problems(label), account) if isinstance(account, dict) else None
 
 
-def as_of_of(p: Problems, account: dict) -> datetime | None:
+def as_of_of(p: Problems, account: dict[str, object]) -> datetime | None:
     """`[account] as_of`: a TOML offset date-time (`2024-05-01T12:00:00Z`), returned in UTC.  A local
     date-time, a date or anything else is a problem: the age of the data must not be guessed."""
     if "as_of" not in account:
