@@ -1,7 +1,7 @@
 """Every SPEC §13 performance target, measured on this checkout, with OK or MISS.
 
 Run: python3 benchmarks/targets.py [--quick] [--small N] [--big N] [--runs N] [--steps N] [--rev REV] [--keep]
-     python3 benchmarks/targets.py --profile CASE [--small N] [--big N]   (cProfile, in-process, this source tree)
+     python3 benchmarks/targets.py --profile CASE [--small N] [--big N] [--rev REV]   (cProfile, in-process)
 
 Like startup.py and scale.py it installs this checkout into a throw-away venv (`pip install .`, bytecode caching
 on) and runs the installed mamcli from `/`; with --rev REV it installs that commit (`git archive`) instead of the
@@ -177,11 +177,17 @@ MAMCLI_PEAK = PEAK + (
 FLOOR_START = "import click, tomllib, decimal, json"
 
 
-def venv_at(rev: str) -> Path:
-    """Like _venv.make_venv, but `pip install` of commit `rev` as `git archive` gives it; return the bin folder."""
+def export(rev: str) -> Path:
+    """Commit `rev` of this repository as `git archive` gives it, in a new temp folder."""
     tree = Path(tempfile.mkdtemp(prefix="mamcli-rev-"))
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+    return tree
+
+
+def venv_at(rev: str) -> Path:
+    """Like _venv.make_venv, but `pip install` of commit `rev` as `git archive` gives it; return the bin folder."""
+    tree = export(rev)
     where = tree / ".venv"
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True)
     pip = [str(where / "bin" / "python"), "-m", "pip", "install", "-q", str(tree)]
@@ -250,12 +256,16 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=1001, help="stress steps (default 1001)")
     ap.add_argument("--rev", help="measure this commit (git archive) instead of the work tree")
     ap.add_argument("--keep", action="store_true", help="keep the generated files and print their folder")
-    ap.add_argument("--profile", choices=["risk300", "risk", "compare", "isolated", "stress"])
+    ap.add_argument(
+        "--profile",
+        choices=["risk300", "risk", "compare", "isolated", "stress"],
+        help="instead: cProfile one case in-process on the source tree (or --rev), top 15 by cumulative and own time",
+    )
     a = ap.parse_args()
     small = a.small or (2000 if a.quick else 10000)
     big = a.big or (10000 if a.quick else 100000)
     if a.profile:
-        profile(a.profile, small, big, a.steps)
+        profile(a.profile, small, big, a.steps, ROOT if a.rev is None else export(a.rev))
         return
 
     folder = Path(tempfile.mkdtemp(prefix="mamcli-targets-"))
@@ -269,13 +279,11 @@ def main() -> None:
         flush=True,
     )
     b = Bench(make_venv() if a.rev is None else venv_at(a.rev))
-    files: dict[str, Path] = {}
 
     def file(name: str, n: int, isolated: bool = False) -> str:
         path = folder / f"{name}.toml"
         path.write_text(generate(n, isolated))
         b.once(b.mam("risk", str(path), "--json"))  # loads cleanly (exit 0 or 1), and warms the page cache
-        files[name] = path
         return str(path)
 
     t = Table()
@@ -359,10 +367,13 @@ def main() -> None:
 # ---------------------------------------------------------------------------------------------- profile
 
 
-def profile(case: str, small: int, big: int, steps: int) -> None:
-    """cProfile of one case in this process, on this source tree (not the venv): top 15 by cumulative and by
-    own time. The file is generated first and its parsing is part of the profile, as in a real run."""
-    sys.path.insert(0, str(ROOT))
+HIDE = r"^(?!.*\b(core|decorators|targets|cli|numbers)\.py:)"
+
+
+def profile(case: str, small: int, big: int, steps: int, source: Path) -> None:
+    """cProfile of one case in this process, on the source tree `source` (not a venv): top 15 by cumulative
+    and by own time. The file is generated first and its parsing is part of the profile, as in a real run."""
+    sys.path.insert(0, str(source))
     from mamcli.cli import main as cli_main
 
     n, isolated, extra = {
@@ -387,7 +398,8 @@ def profile(case: str, small: int, big: int, steps: int) -> None:
     print(f"wall {wall:.2f} s under cProfile")
     for key in ("cumulative", "tottime"):
         out = io.StringIO()
-        pstats.Stats(prof, stream=out).strip_dirs().sort_stats(key).print_stats(15)
+        # Click's dispatch and this script's wrapper only repeat the total: left out of the listing
+        pstats.Stats(prof, stream=out).strip_dirs().sort_stats(key).print_stats(HIDE, 15)
         text = out.getvalue()
         print(f"--- top 15 by {key}")
         print(text[text.index("   ncalls") :].rstrip())

@@ -9,8 +9,12 @@ commands so that `mamcli --help` stays cheap.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from mamcli.batch import Pending
 
 INPUT_ERROR = 2
 
@@ -159,6 +163,26 @@ class Command(_AccountParams, _OnceOnly, _PlainHelp, click.Command):
 class Group(_AccountParams, _OnceOnly, _PlainHelp, click.Group):
     command_class = Command
 
+    def command_named(self, args: list[str]) -> str | None:
+        """The command name in a command line, found before parsing it: the first word that is neither an
+        option of the group nor the value of one (an unknown option is taken for a flag)."""
+        valued = {
+            name
+            for param in [*self.params, *account_params()]
+            if isinstance(param, click.Option) and not param.is_flag and not param.count
+            for name in param.opts
+        }
+        words = iter(args)
+        for word in words:
+            if word == "--":
+                return next(words, None)
+            if word.startswith("-") and word != "-":
+                if word in valued:
+                    next(words, None)
+                continue
+            return word
+        return None
+
     def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         """The process entry point (the `mamcli` script, `python -m mamcli`): process-wide set-up first."""
         from mamcli import console
@@ -171,15 +195,28 @@ class Group(_AccountParams, _OnceOnly, _PlainHelp, click.Group):
         writer (control characters escaped) and every stream failure and signal is handled by console.run."""
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
+        import sys
+
         from mamcli import console
+
+        monitoring = self.command_named(sys.argv[1:] if args is None else list(args)) == "check"
+        if monitoring:  # check speaks the Monitoring Plugins contract from the first option on (SPEC §9)
+            console.on_failure(_report_unknown, MonitoringUnknown.exit_code)
 
         def body() -> int:
             try:
                 code = super(Group, self).main(args, prog_name, complete_var, False, **extra)
             except click.ClickException as e:
+                if monitoring:
+                    text = "; ".join(e.problems) if isinstance(e, InputFailure) else e.format_message()
+                    _report_unknown(text)
+                    return MonitoringUnknown.exit_code
                 e.show(console.MESSAGES)  # type: ignore[arg-type]
                 return e.exit_code
             except click.Abort:
+                if monitoring:
+                    _report_unknown("aborted")
+                    return MonitoringUnknown.exit_code
                 console.message("mamcli: aborted")
                 return 1
             return code if isinstance(code, int) else 0
@@ -318,34 +355,95 @@ def _colour() -> bool:
     return is_terminal() and not os.environ.get("NO_COLOR")
 
 
-def run(ctx: click.Context, portfolio: str, as_json: bool, compute, fail_on: str = "red") -> None:
-    """Load, compute, print, exit: the whole life of every command."""
-    from mamcli import console
-    from mamcli.engine import what_if
-    from mamcli.portfolio import InputError, load_portfolio
-    from mamcli.render import write
+def accounts(ctx: click.Context, portfolios: tuple[str, ...]) -> list[Pending]:
+    """The accounts a command runs on, in order: (label, load) with load() -> (Portfolio, source, as_of).
 
-    source = "<stdin>" if portfolio == "-" else portfolio
+    Each load raises InputError for its own account only.  Today the sources are PORTFOLIO files (or `-`),
+    MAMCLI_PORTFOLIO when none is given; a live source is one more branch here, yielding its own loader.
+    """
+    from functools import partial
+
+    from mamcli.batch import file_account
+
+    paths = portfolios or _portfolio_from_environment(ctx)
+    options = ctx.obj
+    return [(path, partial(file_account, path, options.rules, options.tier)) for path in paths]
+
+
+def _portfolio_from_environment(ctx: click.Context) -> tuple[str, ...]:
+    """MAMCLI_PORTFOLIO, the fallback when no PORTFOLIO is given (one path, taken whole: spaces are kept)."""
+    path = os.environ.get("MAMCLI_PORTFOLIO")
+    if not path:
+        raise click.UsageError("Missing argument 'PORTFOLIO'.", ctx)
+    return (path,)
+
+
+def _loaded(ctx: click.Context, label: str, load) -> tuple:  # type: ignore[no-untyped-def]
+    """load() with the run's --price/--shock applied: (Portfolio, source, as_of) or InputError for this account."""
+    from mamcli.engine import what_if
+    from mamcli.model import InputError
+
+    shown = "<stdin>" if label == "-" else label
     try:
-        pf = load_portfolio(portfolio, rules=ctx.obj.rules, tier=ctx.obj.tier)
+        pf, source, as_of = load()
         pf = what_if(pf, ctx.obj.prices, ctx.obj.shocks, price_label="--price", shock_label="--shock")
-        result = compute(pf)
-    except InputError as e:
-        raise InputFailure(e.problems) from None
     except ArithmeticError as e:
-        raise InputFailure(
-            [f"{source}: numbers too large or too small to compute exactly ({type(e).__name__})"]
-        ) from None
-    for warning in result.warnings:
-        console.message(f"mamcli: warning: {warning}")
-    write(
-        result,
-        as_json,
-        console.UTF8 if as_json else console.TEXT,
-        screen=None if as_json else _screen(ctx),
-        source=source,
-    )
-    ctx.exit(result.return_code(fail_on))
+        raise InputError([f"{shown}: numbers too large or too small to compute exactly ({type(e).__name__})"]) from None
+    return pf, source, as_of
+
+
+def run(ctx: click.Context, portfolios: tuple[str, ...], as_json: bool, compute, fail_on: str = "red") -> None:
+    """Load, compute, print, exit: the whole life of every account command, over one account or several.
+
+    One account: its result (one pretty JSON object, or the tables).  Several (SPEC §9): in order, JSON Lines
+    with a `portfolio` key, or one table section each; an input error is reported on stderr and the others
+    are still computed; the exit status is the worst (2 over 1 over 0).
+    """
+    from mamcli import console
+    from mamcli.batch import OneLine, iso_utc
+    from mamcli.model import InputError
+    from mamcli.render import write, write_json
+
+    pending = accounts(ctx, portfolios)
+    several = len(pending) > 1
+    worst = 0
+    first = True
+    for label, load in pending:
+        shown = "<stdin>" if label == "-" else label
+        try:
+            pf, source, as_of = _loaded(ctx, label, load)
+            try:
+                result = compute(pf)
+            except ArithmeticError as e:
+                raise InputError(
+                    [f"{shown}: numbers too large or too small to compute exactly ({type(e).__name__})"]
+                ) from None
+        except InputError as e:
+            if not several:
+                raise InputFailure(e.problems) from None
+            InputFailure(e.problems).show()
+            worst = INPUT_ERROR
+            continue
+        result = result._replace(source=source, as_of=iso_utc(as_of), portfolio=label if several else None)
+        for warning in result.warnings:
+            console.message(f"mamcli: warning: {warning}")
+        if as_json and several:
+            line = OneLine(console.UTF8)
+            write_json(result, line)  # type: ignore[arg-type]
+            line.end()
+        else:
+            if several and not as_json and not first:
+                console.TEXT.write("\n")
+            write(
+                result,
+                as_json,
+                console.UTF8 if as_json else console.TEXT,
+                screen=None if as_json else _screen(ctx),
+                source=shown,
+            )
+        first = False
+        worst = max(worst, result.return_code(fail_on))
+    ctx.exit(worst)
 
 
 def _screen(ctx: click.Context):  # type: ignore[no-untyped-def]
@@ -377,7 +475,7 @@ PORTFOLIO = _PortfolioPath()
 
 
 def portfolio_command(name: str, short: str):
-    """A subcommand taking PORTFOLIO and --json, the same everywhere."""
+    """A subcommand taking PORTFOLIO… and --json, the same everywhere."""
 
     def decorate(fn):
         fn = click.option(
@@ -386,8 +484,10 @@ def portfolio_command(name: str, short: str):
         fn = click.option(
             "--wide", is_flag=True, expose_value=False, callback=_remember, help="Every column, whatever the width."
         )(fn)
-        fn = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")(fn)
-        fn = click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO", type=PORTFOLIO)(fn)
+        fn = click.option(
+            "--json", "as_json", is_flag=True, help="Print one JSON object (several PORTFOLIOs: JSON Lines)."
+        )(fn)
+        fn = click.argument("portfolio", nargs=-1, metavar="PORTFOLIO...", type=PORTFOLIO)(fn)
         fn = account_options(click.pass_context(fn))
         return main.command(name, short_help=short)(fn)
 
@@ -648,8 +748,8 @@ def _report_unknown(text: str) -> None:
     flush()
 
 
-@main.command("check", cls=MonitoringCommand, short_help="Nagios/Icinga status line for the ratio.")
-@click.argument("portfolio", metavar="PORTFOLIO", envvar="MAMCLI_PORTFOLIO", type=PORTFOLIO)
+@main.command("check", cls=MonitoringCommand, short_help="Nagios/Icinga status line: every alarm of the account.")
+@click.argument("portfolio", nargs=-1, metavar="PORTFOLIO...", type=PORTFOLIO)
 @click.option(
     "-w",
     "--warning",
@@ -666,28 +766,86 @@ def _report_unknown(text: str) -> None:
     metavar="RANGE",
     help="Critical range for the margin ratio in percent.",
 )
+@click.option(
+    "--ae-warn",
+    default="20",
+    show_default=True,
+    metavar="PERCENT",
+    help="WARNING when a wallet is within this percent of its auto-exchange threshold (triggered: CRITICAL).",
+)
+@click.option(
+    "--ltv-warn",
+    default="0.9",
+    show_default=True,
+    metavar="LTV",
+    help="WARNING when the LTV rule applies and the LTV is at least this (triggered: CRITICAL).",
+)
+@click.option(
+    "--liq-warn",
+    default="15",
+    show_default=True,
+    metavar="PERCENT",
+    help="WARNING when a price move of less than this percent liquidates the account.",
+)
+@click.option(
+    "--liq-crit",
+    default="5",
+    show_default=True,
+    metavar="PERCENT",
+    help="CRITICAL when a price move of less than this percent liquidates the account.",
+)
+@click.option(
+    "--max-age",
+    default=None,
+    metavar="SECONDS",
+    help="UNKNOWN when the data is older than this, or its time (as_of) is not known.",
+)
 @account_options
 @click.pass_context
-def check_cmd(ctx, portfolio, warning, critical):
-    """A Monitoring Plugins status line: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN."""
+def check_cmd(ctx, portfolio, warning, critical, ae_warn, ltv_warn, liq_warn, liq_crit, max_age):
+    """Monitoring Plugins status: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; several PORTFOLIOs: long output.
+
+    The worst of: margin ratio (-w/-c), auto-exchange triggered or near, LTV, liquidation distance, age.
+    """
+    from datetime import UTC, datetime
+
     from mamcli import engine, nagios
+    from mamcli.console import out
     from mamcli.model import InputError
-    from mamcli.portfolio import load_portfolio
-    from mamcli.valuation import account
 
     try:
-        w, c = nagios.Range(warning), nagios.Range(critical)
-        pf = load_portfolio(portfolio, rules=ctx.obj.rules, tier=ctx.obj.tier)
-        pf = engine.what_if(pf, ctx.obj.prices, ctx.obj.shocks, price_label="--price", shock_label="--shock")
-        code, line = nagios.status_line(account(pf), w, c)
+        limits = nagios.Limits(warning, critical, ae_warn, ltv_warn, liq_warn, liq_crit, max_age)
     except InputError as e:
         raise MonitoringUnknown("; ".join(e.problems)) from None
-    except ArithmeticError as e:
-        raise MonitoringUnknown(f"{portfolio}: numbers too large or too small ({type(e).__name__})") from None
-    from mamcli.console import out
-
-    out(line + "\n")
+    pending = accounts(ctx, portfolio)
+    now = datetime.now(UTC)
+    lines: list[tuple[str, int, str]] = []
+    for label, load in pending:
+        shown = "<stdin>" if label == "-" else label
+        try:
+            pf, _source, as_of = _loaded(ctx, label, load)
+            prices = {name: a.price for name, a in pf.assets.items()}
+            code, line = nagios.status(
+                engine.risk(pf), engine.autoexchange(pf), engine.ltv(pf), prices, as_of, now, limits
+            )
+        except InputError as e:
+            code, line = nagios.UNKNOWN, nagios.unknown_line(_one_line("; ".join(e.problems)))
+        except ArithmeticError as e:
+            code = nagios.UNKNOWN
+            line = nagios.unknown_line(_one_line(f"{shown}: numbers too large or too small ({type(e).__name__})"))
+        lines.append((label, code, line))
+    if len(lines) == 1:
+        code, text = lines[0][1], lines[0][2]
+    else:
+        code, text = nagios.summary_line([(_one_line(label), c, line) for label, c, line in lines])
+    out(text + "\n")
     ctx.exit(code)
+
+
+def _one_line(text: str) -> str:
+    from mamcli.text import escape
+
+    return escape(text)
 
 
 # ---------------------------------------------------------------------------------------------- init, rules

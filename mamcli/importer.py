@@ -290,6 +290,16 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     c.check()
 
     doc: dict = {"account": {}}
+    stamp = newest_stamp(payloads)
+    if stamp is not None:
+        from mamcli.batch import from_ms, iso_utc
+
+        moment, field, kind = stamp
+        doc["account"]["as_of"] = from_ms(moment)
+        notes.append(
+            f"account.as_of {iso_utc(from_ms(moment))}: the newest {field} of the {kind.replace('_', ' ')} response"
+            " (the age of this file)"
+        )
     if mode is not None:
         doc["account"]["mode"] = "multi-asset" if mode else "single-asset"
     if credits_seen or CREDITS in assets:
@@ -302,6 +312,43 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     if info:
         doc["exchange_info"] = info
     return doc, _report(c, acc_label, account, notes)
+
+
+STAMP_FIELDS = ("updateTime", "time", "serverTime")  # milliseconds since the epoch, in Binance's bodies
+_STAMP_LIMIT = 253402300800000  # 10000-01-01 in ms: beyond it no datetime; 0 is Binance's "never updated"
+
+
+def newest_stamp(payloads: Payloads) -> tuple[int, str, str] | None:
+    """The newest `updateTime`, `time` or `serverTime` in the payloads: (ms since the epoch, field, kind).
+
+    The time of the data an imported file describes (SPEC §9).  Zero (a position never updated) and values
+    that are not whole positive milliseconds within datetime's range are passed over."""
+    best: tuple[int, str, str] | None = None
+    for kind, (_label, body) in payloads.bodies.items():
+        stack = [body]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    if isinstance(value, (dict, list)):
+                        stack.append(value)
+                    elif key in STAMP_FIELDS and not isinstance(value, bool):
+                        ms = _stamp(value)
+                        if ms is not None and (best is None or ms > best[0]):
+                            best = (ms, key, kind)
+            elif isinstance(node, list):
+                stack.extend(v for v in node if isinstance(v, (dict, list)))
+    return best
+
+
+def _stamp(value: object) -> int | None:
+    if isinstance(value, int):
+        ms = value
+    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        ms = int(value)
+    else:
+        return None
+    return ms if 0 < ms < _STAMP_LIMIT else None
 
 
 def _report(c: Problems, label: str, account: object, notes: list[str]) -> dict:

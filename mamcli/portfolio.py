@@ -10,6 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from mamcli.inputs import read_input
@@ -25,7 +26,7 @@ DEFAULT_LEVERAGE = Decimal(20)
 MAX_FILE_BYTES = 256 * 1024 * 1024
 
 TOP_KEYS = ("account", "assets", "positions", "brackets", "exchange_info")
-ACCOUNT_KEYS = ("mode", "tier", "open_orders", "rules", "credits")
+ACCOUNT_KEYS = ("mode", "tier", "open_orders", "rules", "credits", "as_of")
 EXCHANGE_INFO_KEYS = ("thresholds", "liquidation_fee", "source")
 ASSET_KEYS = ("balance", "price", "haircut", "ask_buffer", "autoexchange_haircut", "autoexchange_ask_buffer")
 BUFFER_KEYS = ASSET_KEYS[2:]
@@ -406,9 +407,42 @@ def _snapshot_tables(p: Problems, inline: dict) -> dict[str, tuple[Bracket, ...]
 
 def load_portfolio(path: str, rules: str | None = None, tier: str | None = None) -> Portfolio:
     """Read and validate a portfolio file; `rules` and `tier` (from --rules, --tier) win over [account]."""
+    return load_account(path, rules, tier)[0]
+
+
+def load_account(path: str, rules: str | None = None, tier: str | None = None) -> tuple[Portfolio, datetime | None]:
+    """A portfolio file and the time of its data (`[account] as_of`, in UTC; None when the file has none)."""
     label = "<stdin>" if path == "-" else path
     folder = None if path == "-" else os.path.dirname(path)
-    return build_portfolio(read_toml(path, label), label, folder, rules, tier)
+    doc = read_toml(path, label)
+    pf = build_portfolio(doc, label, folder, rules, tier)
+    account = doc.get("account")
+    return pf, as_of_of(Problems(label), account) if isinstance(account, dict) else None
+
+
+def as_of_of(p: Problems, account: dict[str, object]) -> datetime | None:
+    """`[account] as_of`: a TOML offset date-time (`2024-05-01T12:00:00Z`), returned in UTC.  A local
+    date-time, a date or anything else is a problem: the age of the data must not be guessed."""
+    if "as_of" not in account:
+        return None
+    value = account["as_of"]
+    example = "an offset date-time such as 2024-05-01T12:00:00Z (no quotes)"
+    if isinstance(value, datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            p.add("account.as_of", f"has no UTC offset; write {example}")
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            p.add("account.as_of", f"is out of range in UTC ({value.isoformat()})")
+            return None
+    if isinstance(value, date):
+        p.add("account.as_of", f"is a date without a time; write {example}")
+    elif isinstance(value, str):
+        p.add("account.as_of", f"is text in quotes, not a date-time; write {example}")
+    else:
+        p.add("account.as_of", f"must be {example}, got {_safe(value)!r}")
+    return None
 
 
 def load_text(text: str, label: str, rules: str | None = None, tier: str | None = None) -> Portfolio:
@@ -447,6 +481,7 @@ def build_portfolio(
 
     tier = _pick_tier(p, account, profile, tier_arg, assumptions)
     credits = _flag(p, "account", account, "credits")
+    as_of_of(p, account)
 
     open_orders = 0
     if "open_orders" in account:

@@ -263,8 +263,14 @@ def _pairs(rows: list[list[str]]) -> str:
 
 
 def _header(r: Doc, source: str | None, screen: Screen) -> list[str]:
-    parts = [f"mamcli {r['command']}", *([source] if source else []), r["mode"], f"rules {r['rules']}"]
-    parts.append(f"tier {r['tier']}")
+    """`mamcli COMMAND · PATH · [SOURCE ·] as of TIME · MODE · rules R · tier T` (SPEC §9: the source when it
+    is not the file alone, the time of the data when it is known), folded at ` · ` to the screen's width."""
+    parts = [f"mamcli {r['command']}", *([source] if source else [])]
+    if r.get("source", "file") != "file":
+        parts.append(r["source"])
+    if r.get("as_of"):
+        parts.append("as of " + r["as_of"].replace("T", " ").replace("Z", " UTC"))
+    parts += [r["mode"], f"rules {r['rules']}", f"tier {r['tier']}"]
     lines = [parts[0]]
     for part in parts[1:]:
         if screen.width is not None and width_of(f"{lines[-1]} · {part}") > screen.width:

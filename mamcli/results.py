@@ -15,7 +15,7 @@ from decimal import Decimal
 from mamcli.model import BANDS, Record
 from mamcli.valuation import Totals
 
-OMITTED_WHEN_NONE = frozenset({"symbol", "asset", "pools", "compare"})
+OMITTED_WHEN_NONE = frozenset({"symbol", "asset", "pools", "compare", "portfolio"})
 
 
 def _at_or_beyond(band: str, fail_on: str) -> int:
@@ -53,6 +53,9 @@ class EquityResult(Record):
     totals: dict[str, Totals]
     assumptions: tuple[str, ...]
     warnings: tuple[str, ...] = ()  # plausibility warnings (SPEC §12): `FILE: KEY: what looks wrong`
+    portfolio: str | None = None  # the path as given, in a batch of several (SPEC §9)
+    source: str = "file"  # file, live, file+live-prices
+    as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
         return 0
@@ -131,6 +134,9 @@ class RiskResult(Record):
     assumptions: tuple[str, ...]
     warnings: tuple[str, ...] = ()  # plausibility warnings (SPEC §12): `FILE: KEY: what looks wrong`
     compare: tuple[Layout, ...] | None = None
+    portfolio: str | None = None  # the path as given, in a batch of several (SPEC §9)
+    source: str = "file"  # file, live, file+live-prices
+    as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
         return _at_or_beyond(self.band, fail_on)
@@ -161,6 +167,9 @@ class StressResult(Record):
     worst_band: str
     assumptions: tuple[str, ...]
     warnings: tuple[str, ...] = ()  # plausibility warnings (SPEC §12): `FILE: KEY: what looks wrong`
+    portfolio: str | None = None  # the path as given, in a batch of several (SPEC §9)
+    source: str = "file"  # file, live, file+live-prices
+    as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
         return _at_or_beyond(self.worst_band, fail_on)
@@ -182,6 +191,9 @@ class LtvResult(Record):
     triggered: bool
     assumptions: tuple[str, ...]
     warnings: tuple[str, ...] = ()  # plausibility warnings (SPEC §12): `FILE: KEY: what looks wrong`
+    portfolio: str | None = None  # the path as given, in a batch of several (SPEC §9)
+    source: str = "file"  # file, live, file+live-prices
+    as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
         return 1 if self.triggered else 0
@@ -263,6 +275,9 @@ class AutoexchangeResult(Record):
     thresholds: tuple[Threshold, ...]
     assumptions: tuple[str, ...]
     warnings: tuple[str, ...] = ()  # plausibility warnings (SPEC §12): `FILE: KEY: what looks wrong`
+    portfolio: str | None = None  # the path as given, in a batch of several (SPEC §9)
+    source: str = "file"  # file, live, file+live-prices
+    as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
         return 1 if self.triggered else 0
@@ -304,6 +319,9 @@ class SwitchResult(Record):
     preview: Preview
     assumptions: tuple[str, ...]
     warnings: tuple[str, ...] = ()  # plausibility warnings (SPEC §12): `FILE: KEY: what looks wrong`
+    portfolio: str | None = None  # the path as given, in a batch of several (SPEC §9)
+    source: str = "file"  # file, live, file+live-prices
+    as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
         return 0 if self.allowed else 1

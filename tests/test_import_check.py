@@ -352,6 +352,8 @@ def test_live_import_network_failure():
 
 # ------------------------------------------------------------------------------------------ check
 
+NO_LIQ = ["--liq-warn", "0", "--liq-crit", "0"]
+
 
 @pytest.mark.parametrize(
     "name, args, code, line",
@@ -367,12 +369,14 @@ def test_live_import_network_failure():
             "red-band.toml",
             [],
             2,
-            "MAMCLI CRITICAL - margin ratio 87.22% (red), equity 5389.00 USD | "
+            # the margin ratio first (CRITICAL, and first in the order of findings), then the least liquidation shock
+            "MAMCLI CRITICAL - margin ratio 87.22% (red), equity 5389.00 USD; liquidation distance 0.11% (BTC down) | "
             "margin_ratio=87.22%;50;80;0;100 equity_usd=5389.00 maint_margin_usd=4700.47",
         ),
-        ("red-band.toml", ["-w", "80", "-c", "90"], 1, "MAMCLI WARNING - margin ratio 87.22% (red)"),
-        ("red-band.toml", ["-w", "@80:90", "-c", "95"], 1, "MAMCLI WARNING"),  # inside 80…90
-        ("red-band.toml", ["-w", "~:95", "-c", "~:99"], 0, "MAMCLI OK"),
+        # the margin ratio alone: the liquidation distance alarm switched off
+        ("red-band.toml", ["-w", "80", "-c", "90", *NO_LIQ], 1, "MAMCLI WARNING - margin ratio 87.22% (red)"),
+        ("red-band.toml", ["-w", "@80:90", "-c", "95", *NO_LIQ], 1, "MAMCLI WARNING"),  # inside 80…90
+        ("red-band.toml", ["-w", "~:95", "-c", "~:99", *NO_LIQ], 0, "MAMCLI OK"),
         ("hedged.toml", ["-w", "5:", "-c", "1:"], 1, "MAMCLI WARNING"),  # below 5 %
     ],
 )

@@ -1,0 +1,83 @@
+"""Accounts in, one after another (SPEC §9): where an account comes from, the time of its data, and JSON Lines.
+
+An account command asks `cli.accounts()` for its accounts: a list of `(label, load)` pairs, `load()` giving a
+`Loaded` (the portfolio, its source and the time of its data) or raising InputError for that account alone, so
+that one bad file in a batch is reported and the others are still computed.  Files are the only source here;
+live sources plug into the same list.
+
+Only built-in modules are imported here (datetime is already loaded by tomllib).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import IO
+
+from mamcli.model import Portfolio
+
+FILE = "file"
+
+# (portfolio, source: file / live / file+live-prices, time of the data in UTC or None)
+Loaded = tuple[Portfolio, str, datetime | None]
+Pending = tuple[str, Callable[[], Loaded]]
+
+
+def file_account(path: str, rules: str | None, tier: str | None) -> Loaded:
+    """A portfolio file: source `file`, its data as old as its `[account] as_of` says."""
+    from mamcli.portfolio import load_account
+
+    pf, as_of = load_account(path, rules=rules, tier=tier)
+    return pf, FILE, as_of
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO-8601 in UTC with a Z: `2023-11-14T22:13:20Z`, milliseconds (or microseconds) only when there are."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(UTC)
+    us = moment.microsecond
+    spec = "seconds" if not us else "milliseconds" if us % 1000 == 0 else "microseconds"
+    return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
+
+
+def from_ms(ms: int) -> datetime:
+    """A Binance stamp (milliseconds since the epoch) as a UTC datetime."""
+    seconds, rest = divmod(ms, 1000)
+    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest * 1000)
+
+
+# ---------------------------------------------------------------------------------------------- JSON Lines
+
+_BREAK = re.compile(r"(,?)\n *")
+_TAIL = re.compile(r",?(\n *)?\Z")
+
+
+class OneLine:
+    """A text stream that puts the indented JSON written through it on one line (`{"a": 1, "b": [2, 3]}`).
+
+    render.write_json indents with a newline and spaces only between tokens, and its strings never hold a
+    raw newline (they are escaped), so every newline and the spaces after it are layout: a break after a
+    comma becomes one space, any other break nothing.  A chunk may end inside a break: its tail waits for
+    the next chunk.  `end()` writes the line's own newline."""
+
+    def __init__(self, out: IO[str]):
+        self.out = out
+        self.held = ""
+
+    def write(self, text: str) -> int:
+        text = self.held + text
+        tail = _TAIL.search(text)
+        cut = tail.start() if tail else len(text)
+        self.held = text[cut:]
+        self.out.write(_BREAK.sub(lambda m: ", " if m.group(1) else "", text[:cut]))
+        return len(text)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def end(self) -> None:
+        rest = _BREAK.sub(lambda m: ", " if m.group(1) else "", self.held).rstrip(" ")
+        self.held = ""
+        self.out.write(rest + "\n")
