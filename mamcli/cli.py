@@ -43,6 +43,12 @@ class Options:
         self.tier = tier
         self.prices = prices
         self.shocks = shocks
+        self.live = False  # --live: the signed account itself (SPEC §9)
+        self.live_prices = False  # --live-prices: a file's balances and positions, today's marks and prices
+        self.base_url: str | None = None
+        self.ws_url: str | None = None
+        self.timeout: str | None = None
+        self.clients: dict[bool, object] = {}  # the run's network clients (signed or not), made when first needed
 
 
 def _decimal(text: str, what: str):
@@ -261,6 +267,17 @@ def _given_once(name: str):  # type: ignore[no-untyped-def]
     return callback
 
 
+def _switched_on(name: str):  # type: ignore[no-untyped-def]
+    """Callback of an account flag: on if given on either side of the command."""
+
+    def callback(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        if value and not ctx.resilient_parsing:
+            setattr(_options(ctx), name, True)
+        return value
+
+    return callback
+
+
 def _added(name: str, parse):  # type: ignore[no-untyped-def]
     """Callback of a repeatable account option: its values, parsed, join those given before the command."""
 
@@ -311,6 +328,41 @@ ACCOUNT_OPTIONS = (
         expose_value=False,
         callback=_added("shocks", _shocks),
         help="Move an asset's index price and the marks of every position on it by N % (repeatable).",
+    ),
+    lambda: click.Option(
+        ["--live"],
+        is_flag=True,
+        expose_value=False,
+        callback=_switched_on("live"),
+        help="The account itself, fetched signed from Binance (MAMCLI_API_KEY, MAMCLI_API_SECRET); no PORTFOLIO.",
+    ),
+    lambda: click.Option(
+        ["--live-prices"],
+        is_flag=True,
+        expose_value=False,
+        callback=_switched_on("live_prices"),
+        help="PORTFOLIO's balances and positions with today's marks, index prices and buffers (public, no key).",
+    ),
+    lambda: click.Option(
+        ["--base-url"],
+        metavar="URL",
+        expose_value=False,
+        callback=_given_once("base_url"),
+        help="REST root for the live sources [default: https://fapi.binance.com].",
+    ),
+    lambda: click.Option(
+        ["--ws-url"],
+        metavar="URL",
+        expose_value=False,
+        callback=_given_once("ws_url"),
+        help="WebSocket root for watch [default: wss://fstream.binance.com].",
+    ),
+    lambda: click.Option(
+        ["--timeout"],
+        metavar="S",
+        expose_value=False,
+        callback=_given_once("timeout"),
+        help="Seconds allowed for each request, body included [default: 10].",
     ),
 )
 
@@ -365,9 +417,57 @@ def accounts(ctx: click.Context, portfolios: tuple[str, ...]) -> list[Pending]:
 
     from mamcli.batch import file_account
 
-    paths = portfolios or _portfolio_from_environment(ctx)
     options = ctx.obj
+    if options.live:
+        if options.live_prices:
+            raise click.UsageError("--live and --live-prices: give one (--live already has today's prices)", ctx)
+        if portfolios:
+            raise click.UsageError("--live reads the account from Binance; give no PORTFOLIO with it", ctx)
+        return [(_live_label(options), partial(_live_account, options))]
+    if options.base_url is not None and not options.live_prices:
+        raise click.UsageError("--base-url goes with --live or --live-prices", ctx)
+    paths = portfolios or _portfolio_from_environment(ctx)
+    if options.live_prices:
+        return [(path, partial(_live_prices_account, options, path)) for path in paths]
     return [(path, partial(file_account, path, options.rules, options.tier)) for path in paths]
+
+
+def _client(options: Options, signed: bool):  # type: ignore[no-untyped-def]
+    """One network client per run (shared by every account of a batch): signed for --live, public otherwise."""
+    if signed not in options.clients:
+        from mamcli import live
+        from mamcli.netclient import Client
+
+        base = options.base_url or live.DEFAULT_BASE_URL
+        timeout = options.timeout if options.timeout is not None else live.TIMEOUT_SECONDS
+        options.clients[signed] = live.client(base, timeout=timeout) if signed else Client(base, timeout)
+    return options.clients[signed]
+
+
+def _live_label(options: Options) -> str:
+    from urllib.parse import urlsplit
+
+    from mamcli import live
+
+    return urlsplit(options.base_url or live.DEFAULT_BASE_URL).hostname or "live"
+
+
+def _live_account(options: Options):  # type: ignore[no-untyped-def]
+    """--live: the signed account and public exchangeInfo, built in memory (source `live`)."""
+    from mamcli import sources
+
+    pf, as_of = sources.live_portfolio(_client(options, True), options.rules, options.tier)
+    return pf, "live", as_of
+
+
+def _live_prices_account(options: Options, path: str):  # type: ignore[no-untyped-def]
+    """--live-prices: the file's balances and positions, marks and index prices refreshed (`file+live-prices`)."""
+    from mamcli import sources
+    from mamcli.batch import file_account
+
+    pf, _, _ = file_account(path, options.rules, options.tier)
+    pf, as_of, _notes = sources.refresh_prices(pf, _client(options, False))  # the notes are in pf.assumptions
+    return pf, "file+live-prices", as_of
 
 
 def _portfolio_from_environment(ctx: click.Context) -> tuple[str, ...]:
@@ -621,20 +721,6 @@ def switch_cmd(ctx, portfolio, as_json, to):
     help="Saved body of GET /fapi/v1/exchangeInfo (thresholds, fees).",
 )
 @click.option(
-    "--live",
-    is_flag=True,
-    help="Fetch the five responses from Binance (MAMCLI_API_KEY and MAMCLI_API_SECRET from the environment).",
-)
-@click.option(
-    "--base-url", default=None, metavar="URL", help="With --live: the API root [default: https://fapi.binance.com]."
-)
-@click.option(
-    "--timeout",
-    default=None,
-    metavar="S",
-    help="With --live: seconds allowed for each request, body included [default: 10].",
-)
-@click.option(
     "-o",
     "--output",
     default="-",
@@ -645,7 +731,7 @@ def switch_cmd(ctx, portfolio, as_json, to):
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 @account_options
 @click.pass_context
-def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, live, base_url, timeout, output, force):
+def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, output, force):
     """Turn Binance API responses into a portfolio file (written atomically, never over a file without --force).
 
     A global --price ASSET=VALUE supplies or replaces an asset's price.
@@ -658,7 +744,10 @@ def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, li
 
     files = {"account": account, "positions": positions, "index": index, "brackets": brackets, "mode": mode}
     files["exchange_info"] = exchange_info
+    live, base_url, timeout = ctx.obj.live, ctx.obj.base_url, ctx.obj.timeout
     try:
+        if ctx.obj.live_prices:
+            raise InputError(["import: --live-prices refreshes a portfolio's prices; use --live to import the account"])
         if ctx.obj.shocks:
             raise InputError(["import: --shock changes an account, it does not describe one; use --price"])
         if live:
@@ -915,27 +1004,26 @@ def _profile_dict(rules) -> dict:
 
 @main.command("watch", short_help="Follow the account live: events, alarms, a live view.")
 @click.argument("portfolio", required=False, metavar="[PORTFOLIO]", envvar="MAMCLI_PORTFOLIO")
-@click.option("--live", is_flag=True, help="The account behind MAMCLI_API_KEY/MAMCLI_API_SECRET, not a file.")
 @click.option("--interval", metavar="S", help="Recompute at most once per S seconds [default: 1].")
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines events, even on a terminal.")
 @click.option("--exec", "exec_cmd", metavar="CMD", help="Run CMD (no shell) for each event, its JSON on stdin.")
 @click.option("--until", type=BAND_CHOICE, help="Exit 1 as soon as the band is at or beyond this one.")
 @click.option("--duration", metavar="S", help="Exit 0 after S seconds.")
-@click.option("--ws-url", metavar="URL", help="WebSocket root [default: wss://fstream.binance.com].")
-@click.option("--base-url", metavar="URL", help="REST root [default: https://fapi.binance.com].")
-@click.option("--timeout", metavar="S", help="Seconds allowed for each request and handshake [default: 10].")
 @click.option("--ae-warn", default="20", show_default=True, metavar="PCT", help="Auto-exchange warning margin.")
 @click.option("--liq-warn", default="15", show_default=True, metavar="PCT", help="Liquidation distance warning.")
 @click.option("--liq-crit", default="5", show_default=True, metavar="PCT", help="Liquidation distance critical.")
 @account_options
 @click.pass_context
-def watch_cmd(ctx, portfolio, live, interval, as_json, exec_cmd, until, duration, ws_url, base_url, timeout, **pcts):
+def watch_cmd(ctx, portfolio, interval, as_json, exec_cmd, until, duration, **pcts):
     """Follow the account live (Binance WebSocket streams): a live view on a terminal, JSON Lines events
     otherwise. Exit 0 after --duration or on SIGINT/SIGTERM, 1 at --until, 2 on an error before the start."""
     from mamcli import watch
     from mamcli.console import is_terminal
     from mamcli.model import InputError
 
+    live, ws_url, base_url, timeout = ctx.obj.live, ctx.obj.ws_url, ctx.obj.base_url, ctx.obj.timeout
+    if ctx.obj.live_prices:
+        raise InputFailure(["watch: --live-prices is what watch does to a file already; leave it out"])
     if live and ctx.get_parameter_source("portfolio") == click.core.ParameterSource.ENVIRONMENT:
         portfolio = None  # MAMCLI_PORTFOLIO does not fight an explicit --live
     try:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 DEFAULT_BASE_URL = "https://fapi.binance.com"
 TIMEOUT_SECONDS = 10
 RECV_WINDOW = 5000
+EXCHANGE_INFO = "/fapi/v1/exchangeInfo"  # public: thresholds (autoAssetExchange) and liquidation fees
 
 # (kind, path, signed)
 ENDPOINTS = (
@@ -72,8 +73,11 @@ def fetch(
     timeout: float | str = TIMEOUT_SECONDS,
     clock: Callable[[], float] = time.time,
 ) -> Payloads:
-    """The five responses `import` needs, as if read from saved files."""
+    """The five responses `import` needs and the public exchangeInfo (thresholds, liquidation fees), as if
+    read from saved files."""
+    api = client(base_url, environ, timeout, clock)
     payloads = Payloads()
-    for kind, (label, reply) in fetch_replies(client(base_url, environ, timeout, clock)).items():
+    for kind, (label, reply) in fetch_replies(api).items():
         payloads.add(kind, label, reply.body)
+    payloads.add("exchange_info", f"GET {EXCHANGE_INFO}", api.get(EXCHANGE_INFO).body)
     return payloads

@@ -262,7 +262,9 @@ ROUTES = {
     "/fapi/v1/assetIndex": "assetIndex.json",
     "/fapi/v1/leverageBracket": "leverageBracket.json",
     "/fapi/v1/multiAssetsMargin": "multiAssetsMargin.json",
+    "/fapi/v1/exchangeInfo": "exchangeInfo.json",
 }
+PUBLIC = {"/fapi/v1/assetIndex", "/fapi/v1/exchangeInfo"}
 
 
 class FakeBinance(BaseHTTPRequestHandler):
@@ -284,7 +286,7 @@ class FakeBinance(BaseHTTPRequestHandler):
         FakeBinance.seen.append(self.path)
         if url.path not in ROUTES:
             return self._send(404, {"code": -5000, "msg": "Path not found"})
-        if url.path != "/fapi/v1/assetIndex":
+        if url.path not in PUBLIC:
             if self.headers.get("X-MBX-APIKEY") != KEY:
                 return self._send(401, {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."})
             query, _, signature = url.query.rpartition("&signature=")
@@ -310,8 +312,10 @@ def test_live_import_signs_its_requests(fake_binance, tmp_path):
     env = {"MAMCLI_API_KEY": KEY, "MAMCLI_API_SECRET": SECRET}
     r = invoke("import", "--live", "--base-url", fake_binance, "-o", str(out), env=env)
     assert r.exit_code == 0, r.stderr
-    assert out.read_text() == invoke("import", *FILES_V2, "-o", "-").stdout
-    assert len(FakeBinance.seen) == 5
+    # the live import is the saved-file import of the same six responses (exchangeInfo included)
+    saved = invoke("import", *FILES_V2, "--exchange-info", str(PAYLOADS / "exchangeInfo.json"), "-o", "-")
+    assert out.read_text() == saved.stdout.replace(str(PAYLOADS / "exchangeInfo.json"), "GET /fapi/v1/exchangeInfo")
+    assert len(FakeBinance.seen) == 6
     assert SECRET not in r.stdout + r.stderr + out.read_text() + " ".join(FakeBinance.seen)
 
 

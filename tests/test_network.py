@@ -35,6 +35,7 @@ ROUTES = {
     "/fapi/v1/assetIndex": "assetIndex.json",
     "/fapi/v1/leverageBracket": "leverageBracket.json",
     "/fapi/v1/multiAssetsMargin": "multiAssetsMargin.json",
+    "/fapi/v1/exchangeInfo": "exchangeInfo.json",
 }
 
 
@@ -201,6 +202,7 @@ def test_the_key_goes_only_with_signed_requests(http_server):  # type: ignore[no
         "/fapi/v1/assetIndex": False,  # public: no key, no signature
         "/fapi/v1/leverageBracket": True,
         "/fapi/v1/multiAssetsMargin": True,
+        "/fapi/v1/exchangeInfo": False,  # public too
     }
     assert all(SECRET not in path for _, path, _ in seen)
 
@@ -518,7 +520,7 @@ def test_import_live_over_https(tmp_path):  # type: ignore[no-untyped-def]
         base = f"https://127.0.0.1:{server.server_address[1]}"
         r = invoke("import", "--live", "--base-url", base, env={**ENV, "SSL_CERT_FILE": str(cert)})
         assert r.exit_code == 0, r.stderr
-        assert len(server.seen) == 5  # type: ignore[attr-defined]
+        assert len(server.seen) == 6  # type: ignore[attr-defined]  # five responses and exchangeInfo
         assert server.seen[0][2]["Host"] == f"127.0.0.1:{server.server_address[1]}"  # type: ignore[attr-defined]
     finally:
         server.shutdown()
