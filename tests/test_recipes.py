@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT, sample
+from test_sources import KEY, SECRET, recorded, rest  # noqa: F401  (rest: the fake Binance REST fixture)
 
 from mamcli.cli import main
 
@@ -36,30 +37,36 @@ def installed(command: str) -> str:
     return command.replace(INSTALLED, str(BIN / "mamcli"))
 
 
-def test_recipes_use_the_installed_path_and_a_refreshed_file():
+def test_recipes_use_the_installed_path_and_a_live_source():
     lines = block("crontab").strip().splitlines()
-    refresh = lines[1].split(None, 5)[5]
-    assert refresh.startswith(f". $HOME/.mamcli-keys && {INSTALLED} import --live -o /home/me/portfolio.toml --force")
-    assert lines[0] == "MAMCLI_PORTFOLIO=/home/me/portfolio.toml"
-    assert INSTALLED in block("nagios") and "check_mamcli!/home/me/portfolio.toml!" in block("nagios")
+    assert len(lines) == 1
+    command = lines[0].split(None, 5)[5]
+    assert command.startswith(f". $HOME/.mamcli-keys && {INSTALLED} risk --live --fail-on yellow")
+    assert f"{INSTALLED} check --live-prices $ARG1$" in block("nagios")
+    assert "check_mamcli!/home/me/portfolio.toml!" in block("nagios")
     assert "python3 -m venv .venv && .venv/bin/pip install -q ." in README  # what makes INSTALLED exist
 
 
-@pytest.mark.parametrize("name, alerted", [("red-band.toml", True), ("hedged.toml", False)])
-def test_cron_recipe(tmp_path, name, alerted):
-    lines = block("crontab").strip().splitlines()
-    assert lines[0].startswith("MAMCLI_PORTFOLIO=")
-    command = installed(lines[2].split(None, 5)[5])  # drop the five schedule fields
+@pytest.mark.parametrize("fail_on, alerted", [("green", True), ("yellow", False)])
+def test_cron_recipe(tmp_path, rest, fail_on, alerted):  # noqa: F811
+    # the recorded live account (tests/test_sources.py): ratio 54.0054 / 5,049.78 = 1.07 %, green; with
+    # --fail-on green any band alerts, so both ways of the recipe run
+    url, seen = rest()
+    command = installed(block("crontab").strip().split(None, 5)[5])  # drop the five schedule fields
+    command = command.replace("--live", f"--live --base-url {url}").replace("--fail-on yellow", f"--fail-on {fail_on}")
     command = command.replace("/tmp/mamcli-risk.txt", str(tmp_path / "out.txt"))
+    (tmp_path / ".mamcli-keys").write_text(f"export MAMCLI_API_KEY={KEY}\nexport MAMCLI_API_SECRET={SECRET}\n")
     logger = tmp_path / "logger"  # records what would go to syslog
     logger.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/logged\n')
     logger.chmod(0o755)
-    env = {**env_with_mamcli(tmp_path), "MAMCLI_PORTFOLIO": sample(name)}
+    env = {**env_with_mamcli(tmp_path), "HOME": str(tmp_path)}
+    env.pop("MAMCLI_API_KEY", None)
     subprocess.run(["/bin/sh", "-c", command], env=env, check=True)
+    assert any(h.get("X-MBX-APIKEY") == KEY for _, _, h in seen)  # the key came from ~/.mamcli-keys
     logged = tmp_path / "logged"
     assert logged.exists() == alerted
     if alerted:
-        assert logged.read_text() == "-t mamcli margin alert: band                              RED\n"
+        assert logged.read_text() == "-t mamcli margin alert: band                            GREEN\n"
 
 
 @pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
@@ -81,21 +88,30 @@ def test_jq_recipe(tmp_path):
         ("hedged.toml", 3600, 3, "UNKNOWN - data 36"),  # the refresh stopped: 3600 s and the run's own time
     ],
 )
-def test_nagios_recipe(tmp_path, name, age, code, status):
-    from datetime import UTC, datetime, timedelta
+def test_nagios_recipe(tmp_path, rest, name, age, code, status):  # noqa: F811
+    import json
+    import tomllib
+    from datetime import UTC, datetime
 
     text = block("nagios")
     command_line = re.search(r"command_line\s+(.*)", text).group(1)
     args = re.search(r"check_command\s+(.*)", text).group(1).split("!")[1:]
-    # the portfolio as the refresh job leaves it: stamped with the time of its data
-    as_of = (datetime.now(UTC) - timedelta(seconds=age)).replace(microsecond=0)
-    portfolio = tmp_path / "portfolio.toml"
-    body = Path(sample(name)).read_text(encoding="utf-8")
-    assert body.count("[account]\n") == 1
-    portfolio.write_text(body.replace("[account]\n", f"[account]\nas_of = {as_of.isoformat()}\n"))
-    args[0] = str(portfolio)
+    # Binance as a fake server: today's marks equal the sample's (so its figures are the sample's own) and
+    # stamped `age` seconds ago; the asset index is the recorded one (older stamps)
+    pf = tomllib.loads(Path(sample(name)).read_text(encoding="utf-8"))
+    stamp = int(datetime.now(UTC).timestamp() * 1000) - age * 1000
+    marks = [{"symbol": p["symbol"], "markPrice": str(p["mark_price"]), "time": stamp} for p in pf["positions"]]
+
+    def answer(method: str, path: str, n: int) -> tuple[int, bytes]:
+        if path == "/fapi/v1/premiumIndex":
+            return 200, json.dumps(marks).encode()
+        return recorded(method, path, n)
+
+    url, _ = rest(answer)
+    args[0] = sample(name)
     for i, value in enumerate(args, 1):
         command_line = command_line.replace(f"$ARG{i}$", value)
+    command_line = command_line.replace("--live-prices", f"--live-prices --base-url {url}")
     r = subprocess.run(
         installed(command_line), shell=True, env=env_with_mamcli(tmp_path), capture_output=True, text=True
     )
