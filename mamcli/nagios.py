@@ -156,11 +156,7 @@ def autoexchange_findings(ae: AutoexchangeResult, limits: Limits) -> list[Findin
     if ae.triggered:
         texts = ", ".join(_trigger_text(t, thresholds) for t in ae.triggers)
         out.append(Finding(CRITICAL, AUTOEXCHANGE, f"auto-exchange triggered: {texts}"))
-    near = [
-        t
-        for t in ae.thresholds
-        if t.threshold < 0 and t.headroom > 0 and _measure(t) <= t.threshold * (1 - limits.ae_warn / HUNDRED)
-    ]
+    near = near_thresholds(ae.thresholds, limits.ae_warn)
     if near:
         texts = ", ".join(
             f"{t.asset} {_n(_measure(t))}{_unit(t)} within {_p(limits.ae_warn)}% of {_p(t.threshold)}{_unit(t)}"
@@ -224,10 +220,26 @@ def age_finding(as_of: datetime | None, now: datetime, limits: Limits) -> Findin
     return None
 
 
+def near_thresholds(thresholds: tuple[Threshold, ...], ae_warn: Decimal) -> list[Threshold]:
+    """Wallets not yet at their (negative) threshold but within `ae_warn` percent of it: at or below
+    (1 − ae_warn %) of it, −8,000 against −10,000 at 20 %."""
+    return [
+        t
+        for t in thresholds
+        if t.threshold < 0 and t.headroom > 0 and _measure(t) <= t.threshold * (1 - ae_warn / HUNDRED)
+    ]
+
+
+def least_headroom(thresholds: tuple[Threshold, ...], prices: Mapping[str, Decimal]) -> tuple[Decimal, str] | None:
+    """The least USD distance of any wallet to its auto-exchange threshold (at the index price), and its asset."""
+    values = [(t.headroom if t.unit == "USD" else t.headroom * prices[t.asset], t.asset) for t in thresholds]
+    return min(values, key=lambda v: v[0]) if values else None
+
+
 def headroom_usd(thresholds: tuple[Threshold, ...], prices: Mapping[str, Decimal]) -> Decimal | None:
     """The least USD distance of any wallet to its auto-exchange threshold (headroom at the index price)."""
-    values = [t.headroom if t.unit == "USD" else t.headroom * prices[t.asset] for t in thresholds]
-    return min(values) if values else None
+    least = least_headroom(thresholds, prices)
+    return None if least is None else least[0]
 
 
 def findings(

@@ -210,7 +210,7 @@ class Snapshot(Record):
 
 def snapshot(pf: Portfolio, ae_warn: Decimal) -> Snapshot:
     """The figures the watch reports, from engine.risk and engine.autoexchange."""
-    from mamcli import engine
+    from mamcli import engine, nagios
     from mamcli.results import ThresholdTrigger
 
     risk = engine.risk(pf)
@@ -219,16 +219,17 @@ def snapshot(pf: Portfolio, ae_warn: Decimal) -> Snapshot:
         rows = []
         distances: list[Decimal] = []
         for r in risk.positions:
-            distance = None
-            if r.liquidation_price is not None:
-                distance = (r.liquidation_price - r.mark_price) / r.mark_price
+            distance = r.liquidation_distance
+            if distance is not None:
                 distances.append(abs(distance))
             rows.append(ViewRow(r.symbol, r.side, r.mark_price, r.liquidation_price, distance))
         if risk.maint_margin_usd > 0:  # with no maintenance margin nothing can be liquidated
             for s in risk.liquidation_shocks.values():
                 distances.extend(abs(x) for x in (s.down, s.up) if x is not None)
         triggers = tuple(f"{t.kind} {t.asset}" if isinstance(t, ThresholdTrigger) else t.kind for t in ae.triggers)
-        near, headroom, headroom_asset = _ae_headroom(pf, ae_warn)
+        near = tuple(t.asset for t in nagios.near_thresholds(ae.thresholds, ae_warn))
+        least = nagios.least_headroom(ae.thresholds, {n: a.price for n, a in pf.assets.items()})
+        headroom, headroom_asset = (None, None) if least is None else least
     return Snapshot(
         band=risk.band,
         margin_ratio=risk.margin_ratio,
@@ -242,29 +243,6 @@ def snapshot(pf: Portfolio, ae_warn: Decimal) -> Snapshot:
         ae_headroom_usd=headroom,
         ae_headroom_asset=headroom_asset,
     )
-
-
-def _ae_headroom(pf: Portfolio, ae_warn: Decimal) -> tuple[tuple[str, ...], Decimal | None, str | None]:
-    """Wallets within `ae_warn` % of their auto-exchange threshold (a balance at or below (100 − ae_warn) % of
-    a negative threshold: −8,000 against −10,000 at 20) and the least USD distance of any wallet to its
-    threshold.  Multi-asset mode only: auto-exchange never fires in single-asset mode."""
-    if not pf.multi:
-        return (), None, None
-    near = []
-    least: Decimal | None = None
-    least_asset = None
-    for name, a in pf.assets.items():
-        rule = pf.tier.threshold_for(name)
-        if rule is None:
-            continue
-        threshold, unit = rule
-        measure = a.balance * a.price if unit == "USD" else a.balance
-        headroom_usd = (measure - threshold) * (1 if unit == "USD" else a.price)
-        if least is None or headroom_usd < least:
-            least, least_asset = headroom_usd, name
-        if a.balance < 0 and threshold < 0 and threshold < measure <= threshold * (100 - ae_warn) / 100:
-            near.append(name)
-    return tuple(near), least, least_asset
 
 
 def liq_level(distance: Decimal | None, warn: Decimal, crit: Decimal) -> str:
