@@ -359,8 +359,8 @@ def main() -> None:
     t.show()
     print(f"\n({time.perf_counter() - t0:.0f} s in all; files in {folder if a.keep else 'a temp folder, removed'})")
     if not a.keep:
-        for p in folder.iterdir():
-            p.unlink()
+        for f in folder.iterdir():
+            f.unlink()
         folder.rmdir()
 
 

@@ -344,8 +344,7 @@ def stress(pf: Portfolio, asset: str, low: Decimal, high: Decimal, steps: int) -
         if asset in assets:
             assets = {**assets, asset: assets[asset]._replace(price=assets[asset].price * factor)}
         shocked = pf._replace(assets=assets)
-        marks = ((i, pf.positions[i]._replace(mark_price=pf.positions[i].mark_price * factor)) for i in moving)
-        acct = account_from(shocked, merged(still, sums(shocked, marks)))
+        acct = account_from(shocked, merged(still, sums(shocked, ((i, pf.positions[i]) for i in moving), factor)))
         fires = bool(_triggers(shocked, acct))
         rows.append(StressStep(shock, acct.equity_usd, acct.maint_margin_usd, acct.margin_ratio, acct.band, fires))
     solver = Solver(pf, account(pf))
@@ -392,8 +391,8 @@ def compare(pf: Portfolio) -> tuple[Layout, ...]:
 # ---------------------------------------------------------------------------------------------- ltv
 
 
-@exact
-def ltv(pf: Portfolio) -> LtvResult:
+def _ltv(pf: Portfolio) -> tuple[Decimal | None, Decimal, Decimal, bool, bool]:
+    """(ltv, negative_usd, positive_usd, applies, triggered): the seed's LTV of the wallet balances (SPEC §1)."""
     negative = sum((-a.balance * a.ask_rate for a in pf.assets.values() if a.balance < 0), ZERO)
     positive = sum((a.balance * a.bid_rate for a in pf.assets.values() if a.balance > 0), ZERO)
     value: Decimal | None
@@ -405,6 +404,12 @@ def ltv(pf: Portfolio) -> LtvResult:
         value = negative / positive
     applies = pf.multi and not pf.positions and pf.open_orders == 0
     reached = value is None or value >= pf.rules.ltv_trigger
+    return value, negative, positive, applies, bool(applies and negative > 0 and reached)
+
+
+@exact
+def ltv(pf: Portfolio) -> LtvResult:
+    value, negative, positive, applies, triggered = _ltv(pf)
     note = None
     if not pf.multi:
         note = "single-asset mode: the LTV auto-exchange rule belongs to multi-asset mode and does not apply"
@@ -417,7 +422,7 @@ def ltv(pf: Portfolio) -> LtvResult:
         positive_usd=positive,
         trigger=pf.rules.ltv_trigger,
         applies=applies,
-        triggered=bool(applies and negative > 0 and reached),
+        triggered=triggered,
         assumptions=_notes(pf, note),
         warnings=plausibility(pf),
     )
@@ -463,9 +468,9 @@ def _triggers(pf: Portfolio, acct: Account) -> list[Trigger]:
     negatives = any(a.balance < 0 for a in pf.assets.values())
     if acct.band == "liquidation" and negatives and acct.maint_margin_usd > 0:
         triggers.append(LiquidationTrigger("liquidation", acct.margin_ratio))
-    lt = ltv(pf)
-    if lt.triggered:
-        triggers.append(LtvTrigger("ltv", lt.ltv, lt.trigger))
+    value, _, _, _, triggered = _ltv(pf)
+    if triggered:
+        triggers.append(LtvTrigger("ltv", value, pf.rules.ltv_trigger))
     return triggers
 
 

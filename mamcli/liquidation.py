@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from itertools import pairwise
-from operator import itemgetter
 from typing import Protocol
 
 from mamcli.model import Asset, Bracket, Portfolio, Position, bracket_index
@@ -87,43 +86,53 @@ def sweep(base: Decimal, terms: list[Term], direction: int) -> Decimal | None:
     """
     if base + sum((t.first[0] for t in terms), ZERO) > 0 and _never(base, terms, direction):
         return None
+    from heapq import merge  # only once there is a question to answer
+
     c0, c1, c2 = base, ZERO, ZERO
     active: list[Poly] = []
-    events: list[tuple[Decimal, int, int | None]] = []
+    streams = []
     for i, term in enumerate(terms):
         p = term.first
         c0 += p[0]
         c1 += p[1]
         c2 += p[2]
         active.append(p)
-        for s, key in term.breaks():
-            if direction * s > 0 and s > -ONE:
-                events.append((s, i, key))
+        streams.append(_ahead(term.breaks(), i, direction))
     cur = [c0, c1, c2]
     if c0 <= 0:
         return ZERO
-    events.sort(key=itemgetter(0), reverse=direction < 0)  # nearest to s = 0 first
+    # Each term gives its breakpoints nearest first; merging them keeps the walk's memory to one pending
+    # breakpoint a term (a 10,000-position shock has ~300,000 breakpoints, most never reached).
+    events = merge(*streams)
     lo = ZERO
-    n = len(events)
-    j = 0
-    while j < n:
-        s = events[j][0]
+    event = next(events, None)
+    while event is not None:
+        s = event[1]
         root = _first_root((cur[0], cur[1], cur[2]), lo, s, direction)
         if root is not None:
             return root
-        while j < n and events[j][0] == s:
-            _, i, key = events[j]
+        while event is not None and event[1] == s:
+            _, _, i, key = event
             after = terms[i].after(key)
             before = active[i]
             cur[0] += after[0] - before[0]
             cur[1] += after[1] - before[1]
             cur[2] += after[2] - before[2]
             active[i] = after
-            j += 1
+            event = next(events, None)
         if _eval(cur, s) <= 0:  # a jump at an inconsistent bracket floor
             return s
         lo = s
     return _first_root((cur[0], cur[1], cur[2]), lo, -ONE if direction < 0 else None, direction)
+
+
+def _ahead(
+    breaks: Iterable[tuple[Decimal, int | None]], i: int, direction: int
+) -> Iterator[tuple[Decimal, Decimal, int, int | None]]:
+    """A term's breakpoints ahead of s = 0 in the direction and above s = −1, nearest first, keyed for merging."""
+    for s, key in breaks:
+        if direction * s > 0 and s > -ONE:
+            yield direction * s, s, i, key
 
 
 def _never(base: Decimal, terms: list[Term], direction: int) -> bool:

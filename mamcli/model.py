@@ -265,6 +265,13 @@ class Position(Record):
         rate, amount = self.maint_terms()
         return self.notional * rate - amount
 
+    def figures_at(self, mark: Decimal) -> tuple[Decimal, Decimal, Decimal]:
+        """(unrealized PnL, initial margin, maintenance margin) were the mark `mark`: what a shock re-values,
+        without building a new record (stress walks a thousand steps over thousands of positions)."""
+        notional = self.quantity * mark
+        rate, amount = self.maint_terms(notional)
+        return self.side * self.quantity * (mark - self.entry_price), notional / self.leverage, notional * rate - amount
+
 
 class Tier(Record):
     name: str

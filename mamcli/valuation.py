@@ -151,11 +151,15 @@ class Sums(Record):
     isolated: list[Pool]  # one pool per isolated position
 
 
-def sums(pf: Portfolio, positions: Iterable[tuple[int, Position]]) -> Sums:
+def sums(pf: Portfolio, positions: Iterable[tuple[int, Position]], factor: Decimal | None = None) -> Sums:
+    """The sums over `positions` ((index, position) pairs), their marks multiplied by `factor` if one is given."""
     out = Sums({}, {}, {}, {}, {}, {}, {}, [])
     for i, pos in positions:
         a = pos.margin_asset
-        maint, initial, upnl = pos.maint_margin, pos.initial_margin, pos.unrealized_pnl
+        if factor is None:
+            maint, initial, upnl = pos.maint_margin, pos.initial_margin, pos.unrealized_pnl
+        else:
+            upnl, initial, maint = pos.figures_at(pos.mark_price * factor)
         out.maint[a] = out.maint.get(a, ZERO) + maint
         out.initial[a] = out.initial.get(a, ZERO) + initial
         if pos.isolated:
