@@ -13,9 +13,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import IO
+from typing import TYPE_CHECKING
 
 from mamcli.model import Portfolio
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class TextOut(Protocol):
+        """What OneLine writes to: a text stream's write and flush (console.Sink, a file)."""
+
+        def write(self, text: str, /) -> object: ...
+
+        def flush(self) -> None: ...
+
 
 FILE = "file"
 
@@ -62,7 +73,7 @@ class OneLine:
     comma becomes one space, any other break nothing.  A chunk may end inside a break: its tail waits for
     the next chunk.  `end()` writes the line's own newline."""
 
-    def __init__(self, out: IO[str]):
+    def __init__(self, out: TextOut):
         self.out = out
         self.held = ""
 

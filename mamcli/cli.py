@@ -9,12 +9,34 @@ commands so that `mamcli --help` stays cheap.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
-    from mamcli.batch import Pending
+    from collections.abc import Callable, Iterable, Sequence
+    from decimal import Decimal
+    from typing import IO, TypeVar
+
+    from click.parser import _OptionParser
+    from click.shell_completion import CompletionItem
+
+    from mamcli.batch import Loaded, Pending
+    from mamcli.model import Portfolio, Rules
+    from mamcli.netclient import Client
+    from mamcli.render import Screen
+    from mamcli.results import Result
+
+    Assignments = tuple[tuple[str, Decimal], ...]  # --price / --shock: (asset, value) in the order given
+    F = TypeVar("F", bound=Callable[..., Any])
+
+    # The mixins below are mixed into click.Command and click.Group: mypy reads them as the Command they
+    # extend (so super() and self are typed); at run time they stay plain classes.
+    _CommandMixin = click.Command
+    _TextParam = click.ParamType[str]
+else:
+    _CommandMixin = object
+    _TextParam = click.ParamType
 
 INPUT_ERROR = 2
 
@@ -28,7 +50,7 @@ class InputFailure(click.ClickException):
         super().__init__("\n".join(problems))
         self.problems = problems
 
-    def show(self, file=None) -> None:
+    def show(self, file: IO[Any] | None = None) -> None:
         from mamcli.console import message
 
         for line in self.problems:
@@ -38,7 +60,9 @@ class InputFailure(click.ClickException):
 class Options:
     """The account options of one run, gathered from both sides of the command name."""
 
-    def __init__(self, rules: str | None = None, prices=(), shocks=(), tier: str | None = None):
+    def __init__(
+        self, rules: str | None = None, prices: Assignments = (), shocks: Assignments = (), tier: str | None = None
+    ) -> None:
         self.rules = rules
         self.tier = tier
         self.prices = prices
@@ -48,10 +72,10 @@ class Options:
         self.base_url: str | None = None
         self.ws_url: str | None = None
         self.timeout: str | None = None
-        self.clients: dict[bool, object] = {}  # the run's network clients (signed or not), made when first needed
+        self.clients: dict[bool, Client] = {}  # the run's network clients (signed or not), made when first needed
 
 
-def _decimal(text: str, what: str):
+def _decimal(text: str, what: str) -> Decimal:
     from mamcli.numbers import D, NumberError
 
     try:
@@ -60,7 +84,7 @@ def _decimal(text: str, what: str):
         raise InputFailure([f"{what} {e}"]) from None
 
 
-def parse_percent(text: str, what: str):
+def parse_percent(text: str, what: str) -> Decimal:
     """'-20%' or '+5.5%' -> Decimal fraction (-0.2, 0.055); more than -100 %."""
     if not text.endswith("%"):
         raise InputFailure([f"{what}: {text!r} must be a percentage such as -20% or +5%"])
@@ -70,7 +94,7 @@ def parse_percent(text: str, what: str):
     return fraction
 
 
-def _assignments(values, option: str, form: str, convert) -> tuple:
+def _assignments(values: Iterable[str], option: str, form: str, convert: Callable[[str, str], Decimal]) -> Assignments:
     """('BTC=50000', …) -> ((name, convert(name, value)), …) for --price and --shock."""
     out = []
     for text in values:
@@ -81,35 +105,35 @@ def _assignments(values, option: str, form: str, convert) -> tuple:
     return tuple(out)
 
 
-def _price(name: str, value: str):
+def _price(name: str, value: str) -> Decimal:
     price = _decimal(value, f"--price {name}:")
     if price <= 0:
         raise InputFailure([f"--price {name}: must be greater than 0 (got {value})"])
     return price
 
 
-def _prices(ctx, param, values):
+def _prices(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> Assignments:
     return _assignments(values, "--price", "ASSET=VALUE, e.g. BTC=50000", _price)
 
 
-def _shocks(ctx, param, values):
+def _shocks(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> Assignments:
     return _assignments(
         values, "--shock", "ASSET=±N%, e.g. BTC=-20%", lambda name, value: parse_percent(value, f"--shock {name}")
     )
 
 
-class _PlainHelp:
+class _PlainHelp(_CommandMixin):
     """Click builds -h/--help on every run with a gettext-translated help text, and gettext imports locale:
     1.8 ms of every cron call. The same option with a plain English text, built once."""
 
-    def get_help_option(self, ctx):
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
         names = self.get_help_option_names(ctx)
         if not names or not self.add_help_option:
             return None
-        option = getattr(self, "_plain_help", None)
+        option: click.Option | None = getattr(self, "_plain_help", None)
         if option is None:
 
-            def show(ctx, param, value):
+            def show(ctx: click.Context, param: click.Parameter, value: bool) -> None:
                 if value and not ctx.resilient_parsing:
                     from mamcli.console import out
 
@@ -127,16 +151,16 @@ class _PlainHelp:
         return option
 
 
-class _OnceOnly:
+class _OnceOnly(_CommandMixin):
     """An option that takes one value may be given once: `--steps 5 --steps 9` is a usage error, not "the last
     one wins" (flags and repeatable options such as --price are exempt).  Checked on the parser's record of
     the options in the order given, so it holds for every command and option at once."""
 
-    def make_parser(self, ctx: click.Context):  # type: ignore[no-untyped-def]
-        parser = super().make_parser(ctx)  # type: ignore[misc]
+    def make_parser(self, ctx: click.Context) -> _OptionParser:
+        parser = super().make_parser(ctx)
         parse = parser.parse_args
 
-        def parse_args(args: list[str]):  # type: ignore[no-untyped-def]
+        def parse_args(args: list[str]) -> tuple[dict[str, Any], list[str], list[click.Parameter]]:
             opts, rest, order = parse(args)
             seen: set[int] = set()
             for param in order:
@@ -148,16 +172,16 @@ class _OnceOnly:
                 seen.add(id(param))
             return opts, rest, order
 
-        parser.parse_args = parse_args
+        parser.parse_args = parse_args  # type: ignore[method-assign]  # this parser's own, on purpose
         return parser
 
 
-class _AccountParams:
+class _AccountParams(_CommandMixin):
     """Commands marked with @account_options take the account options (SPEC §12: before or after the name)."""
 
     def get_params(self, ctx: click.Context) -> list[click.Parameter]:
-        params: list[click.Parameter] = super().get_params(ctx)  # type: ignore[misc]
-        if getattr(self.callback, "mamcli_account_options", False):  # type: ignore[attr-defined]
+        params = super().get_params(ctx)
+        if getattr(self.callback, "mamcli_account_options", False):
             return [*account_params(), *params]
         return params
 
@@ -189,14 +213,21 @@ class Group(_AccountParams, _OnceOnly, _PlainHelp, click.Group):
             return word
         return None
 
-    def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """The process entry point (the `mamcli` script, `python -m mamcli`): process-wide set-up first."""
         from mamcli import console
 
         console.start()
         return self.main(*args, **kwargs)
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[no-untyped-def]
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Click's main, with one ending for every command: Click's errors are shown through mamcli's message
         writer (control characters escaped) and every stream failure and signal is handled by console.run."""
         if not standalone_mode:
@@ -230,7 +261,7 @@ class Group(_AccountParams, _OnceOnly, _PlainHelp, click.Group):
         console.run(body)
 
 
-def _version(ctx: click.Context, param, value) -> None:
+def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     """--version: the only path that reads package metadata (click.version_option would also import
     locale through gettext at start-up, 1.8 ms on every run)."""
     if not value or ctx.resilient_parsing:
@@ -252,7 +283,7 @@ def _version(ctx: click.Context, param, value) -> None:
 # once here, put on the group and on every account command, and merged into ctx.obj wherever it was given.
 
 
-def _given_once(name: str):  # type: ignore[no-untyped-def]
+def _given_once(name: str) -> Callable[[click.Context, click.Parameter, object], object]:
     """Callback of a single-value account option: set it in ctx.obj, refusing it on both sides of the command."""
 
     def callback(ctx: click.Context, param: click.Parameter, value: object) -> object:
@@ -267,7 +298,7 @@ def _given_once(name: str):  # type: ignore[no-untyped-def]
     return callback
 
 
-def _switched_on(name: str):  # type: ignore[no-untyped-def]
+def _switched_on(name: str) -> Callable[[click.Context, click.Parameter, bool], bool]:
     """Callback of an account flag: on if given on either side of the command."""
 
     def callback(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
@@ -278,10 +309,12 @@ def _switched_on(name: str):  # type: ignore[no-untyped-def]
     return callback
 
 
-def _added(name: str, parse):  # type: ignore[no-untyped-def]
+def _added(
+    name: str, parse: Callable[[click.Context, click.Parameter, tuple[str, ...]], Assignments]
+) -> Callable[[click.Context, click.Parameter, tuple[str, ...]], Assignments]:
     """Callback of a repeatable account option: its values, parsed, join those given before the command."""
 
-    def callback(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> object:
+    def callback(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> Assignments:
         parsed = parse(ctx, param, values)
         options = _options(ctx)
         setattr(options, name, getattr(options, name) + parsed)
@@ -298,7 +331,7 @@ def _options(ctx: click.Context) -> Options:
     return root.obj
 
 
-ACCOUNT_OPTIONS = (
+ACCOUNT_OPTIONS: tuple[Callable[[], click.Option], ...] = (
     lambda: click.Option(
         ["--rules"],
         metavar="NAME|PATH",
@@ -378,9 +411,9 @@ def account_params() -> list[click.Parameter]:
     return _ACCOUNT_PARAMS
 
 
-def account_options(fn):  # type: ignore[no-untyped-def]
+def account_options(fn: F) -> F:
     """Mark a command (or the group) as taking the account options, before or after its name."""
-    fn.mamcli_account_options = True
+    fn.mamcli_account_options = True  # type: ignore[attr-defined]  # a mark on the function object
     return fn
 
 
@@ -432,7 +465,7 @@ def accounts(ctx: click.Context, portfolios: tuple[str, ...]) -> list[Pending]:
     return [(path, partial(file_account, path, options.rules, options.tier)) for path in paths]
 
 
-def _client(options: Options, signed: bool):  # type: ignore[no-untyped-def]
+def _client(options: Options, signed: bool) -> Client:
     """One network client per run (shared by every account of a batch): signed for --live, public otherwise."""
     if signed not in options.clients:
         from mamcli import live
@@ -452,7 +485,7 @@ def _live_label(options: Options) -> str:
     return urlsplit(options.base_url or live.DEFAULT_BASE_URL).hostname or "live"
 
 
-def _live_account(options: Options):  # type: ignore[no-untyped-def]
+def _live_account(options: Options) -> Loaded:
     """--live: the signed account and public exchangeInfo, built in memory (source `live`)."""
     from mamcli import sources
 
@@ -460,7 +493,7 @@ def _live_account(options: Options):  # type: ignore[no-untyped-def]
     return pf, "live", as_of
 
 
-def _live_prices_account(options: Options, path: str):  # type: ignore[no-untyped-def]
+def _live_prices_account(options: Options, path: str) -> Loaded:
     """--live-prices: the file's balances and positions, marks and index prices refreshed (`file+live-prices`)."""
     from mamcli import sources
     from mamcli.batch import file_account
@@ -478,7 +511,7 @@ def _portfolio_from_environment(ctx: click.Context) -> tuple[str, ...]:
     return (path,)
 
 
-def _loaded(ctx: click.Context, label: str, load) -> tuple:  # type: ignore[no-untyped-def]
+def _loaded(ctx: click.Context, label: str, load: Callable[[], Loaded]) -> Loaded:
     """load() with the run's --price/--shock applied: (Portfolio, source, as_of) or InputError for this account."""
     from mamcli.engine import what_if
     from mamcli.model import InputError
@@ -492,7 +525,13 @@ def _loaded(ctx: click.Context, label: str, load) -> tuple:  # type: ignore[no-u
     return pf, source, as_of
 
 
-def run(ctx: click.Context, portfolios: tuple[str, ...], as_json: bool, compute, fail_on: str = "red") -> None:
+def run(
+    ctx: click.Context,
+    portfolios: tuple[str, ...],
+    as_json: bool,
+    compute: Callable[[Portfolio], Result],
+    fail_on: str = "red",
+) -> None:
     """Load, compute, print, exit: the whole life of every account command, over one account or several.
 
     One account: its result (one pretty JSON object, or the tables).  Several (SPEC §9): in order, JSON Lines
@@ -529,7 +568,7 @@ def run(ctx: click.Context, portfolios: tuple[str, ...], as_json: bool, compute,
             console.message(f"mamcli: warning: {warning}")
         if as_json and several:
             line = OneLine(console.UTF8)
-            write_json(result, line)  # type: ignore[arg-type]
+            write_json(result, line)
             line.end()
         else:
             if several and not as_json and not first:
@@ -546,7 +585,7 @@ def run(ctx: click.Context, portfolios: tuple[str, ...], as_json: bool, compute,
     ctx.exit(worst)
 
 
-def _screen(ctx: click.Context):  # type: ignore[no-untyped-def]
+def _screen(ctx: click.Context) -> Screen:
     """How the tables are drawn: colour on a terminal, the terminal's width (none with --wide), -v."""
     from mamcli.render import Screen, columns
 
@@ -559,13 +598,13 @@ def _remember(ctx: click.Context, param: click.Parameter, value: bool) -> None:
     ctx.meta[f"mamcli.{param.name}"] = value
 
 
-class _PortfolioPath(click.ParamType):
+class _PortfolioPath(_TextParam):
     """A portfolio path (or -), checked by the loader; TAB completes file names.  Not click.Path: its
     translated type names import locale on every run (1.8 ms)."""
 
     name = "portfolio"
 
-    def shell_complete(self, ctx, param, incomplete):  # type: ignore[no-untyped-def]
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
         from click.shell_completion import CompletionItem
 
         return [CompletionItem(incomplete, type="file")]
@@ -574,10 +613,10 @@ class _PortfolioPath(click.ParamType):
 PORTFOLIO = _PortfolioPath()
 
 
-def portfolio_command(name: str, short: str):
+def portfolio_command(name: str, short: str) -> Callable[[Callable[..., None]], click.Command]:
     """A subcommand taking PORTFOLIO… and --json, the same everywhere."""
 
-    def decorate(fn):
+    def decorate(fn: Callable[..., None]) -> click.Command:
         fn = click.option(
             "-v", "--verbose", is_flag=True, expose_value=False, callback=_remember, help="List every assumption."
         )(fn)
@@ -595,7 +634,7 @@ def portfolio_command(name: str, short: str):
 
 
 @portfolio_command("equity", "Collateral, initial margin, available for orders.")
-def equity_cmd(ctx, portfolio, as_json):
+def equity_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool) -> None:
     """Collateral after haircuts, initial margin and what is available for new orders."""
     from mamcli import engine
 
@@ -618,14 +657,14 @@ BAND_CHOICE = click.Choice(["green", "yellow", "red", "liquidation", "never"])
     is_flag=True,
     help="Also lay the account out as isolated, single-asset cross and multi-asset side by side.",
 )
-def risk_cmd(ctx, portfolio, as_json, fail_on, compare):
+def risk_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool, fail_on: str, compare: bool) -> None:
     """Margin ratio, band, liquidation prices and shocks; exit 1 at or beyond --fail-on."""
     from mamcli import engine
 
     run(ctx, portfolio, as_json, lambda pf: engine.risk(pf, with_compare=compare), fail_on)
 
 
-def _shock_range(ctx, param, value):
+def _shock_range(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, Decimal, Decimal]:
     parts = value.split(":")
     if len(parts) != 3 or not parts[0]:
         raise InputFailure([f"--shock-range: {value!r} is not ASSET:FROM%:TO%, e.g. BTC:-50%:+50%"])
@@ -657,7 +696,14 @@ def _shock_range(ctx, param, value):
     show_default=True,
     help="Exit 1 when some step is at or beyond this band.",
 )
-def stress_cmd(ctx, portfolio, as_json, shock_range, steps, fail_on):
+def stress_cmd(
+    ctx: click.Context,
+    portfolio: tuple[str, ...],
+    as_json: bool,
+    shock_range: tuple[str, Decimal, Decimal],
+    steps: int,
+    fail_on: str,
+) -> None:
     """The account across a sweep of one asset's shock, and the exact shock that liquidates it."""
     from mamcli import engine
 
@@ -672,7 +718,7 @@ def stress_cmd(ctx, portfolio, as_json, shock_range, steps, fail_on):
 
 
 @portfolio_command("ltv", "Loan-to-value and the idle-account trigger.")
-def ltv_cmd(ctx, portfolio, as_json):
+def ltv_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool) -> None:
     """Loan-to-value of the wallet balances; exit 1 when the idle-account LTV trigger is reached."""
     from mamcli import engine
 
@@ -683,7 +729,7 @@ def ltv_cmd(ctx, portfolio, as_json):
 @click.option(
     "--what-if", is_flag=True, help="Show the cover plan for every negative balance even when nothing triggers yet."
 )
-def autoexchange_cmd(ctx, portfolio, as_json, what_if):
+def autoexchange_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool, what_if: bool) -> None:
     """Whether auto-exchange fires, what it sells and what that costs; exit 1 when it fires."""
     from mamcli import engine
 
@@ -698,7 +744,7 @@ def autoexchange_cmd(ctx, portfolio, as_json, what_if):
     default=None,
     help="Target mode (default: the other mode).",
 )
-def switch_cmd(ctx, portfolio, as_json, to):
+def switch_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool, to: str | None) -> None:
     """Whether Binance would let the account switch mode, and the account before and after."""
     from mamcli import engine
 
@@ -731,7 +777,17 @@ def switch_cmd(ctx, portfolio, as_json, to):
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 @account_options
 @click.pass_context
-def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, output, force):
+def import_cmd(
+    ctx: click.Context,
+    account: str | None,
+    positions: str | None,
+    index: str | None,
+    brackets: str | None,
+    mode: str | None,
+    exchange_info: str | None,
+    output: str,
+    force: bool,
+) -> None:
     """Turn Binance API responses into a portfolio file (written atomically, never over a file without --force).
 
     A global --price ASSET=VALUE supplies or replaces an asset's price.
@@ -810,7 +866,9 @@ def import_cmd(ctx, account, positions, index, brackets, mode, exchange_info, ou
 class MonitoringCommand(Command):
     """A command whose every failure, usage errors included, is UNKNOWN (exit 3) on standard output."""
 
-    def make_context(self, info_name, args, parent=None, **extra):
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         from mamcli import console
 
         console.on_failure(_report_unknown, MonitoringUnknown.exit_code)
@@ -823,7 +881,7 @@ class MonitoringCommand(Command):
 class MonitoringUnknown(click.ClickException):
     exit_code = 3
 
-    def show(self, file=None) -> None:
+    def show(self, file: IO[Any] | None = None) -> None:
         _report_unknown(self.message)
 
 
@@ -891,7 +949,17 @@ def _report_unknown(text: str) -> None:
 )
 @account_options
 @click.pass_context
-def check_cmd(ctx, portfolio, warning, critical, ae_warn, ltv_warn, liq_warn, liq_crit, max_age):
+def check_cmd(
+    ctx: click.Context,
+    portfolio: tuple[str, ...],
+    warning: str,
+    critical: str,
+    ae_warn: str,
+    ltv_warn: str,
+    liq_warn: str,
+    liq_crit: str,
+    max_age: str | None,
+) -> None:
     """Monitoring Plugins status: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; several PORTFOLIOs: long output.
 
     The worst of: margin ratio (-w/-c), auto-exchange triggered or near, LTV, liquidation distance, age.
@@ -943,7 +1011,7 @@ def _one_line(text: str) -> str:
 @main.command("init", short_help="Write a commented starter portfolio.")
 @click.argument("path", default="portfolio.toml", metavar="[PATH]")
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
-def init_cmd(path, force):
+def init_cmd(path: str, force: bool) -> None:
     """Write a commented starter portfolio to PATH (default portfolio.toml; - for standard output)."""
     import os
 
@@ -965,7 +1033,7 @@ def init_cmd(path, force):
 @main.command("rules", short_help="List or show the rules profiles.")
 @click.argument("name", required=False, metavar="[NAME|PATH]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def rules_cmd(name, as_json):
+def rules_cmd(name: str | None, as_json: bool) -> None:
     """List the shipped rules profiles, or show one (a name or a path to your own file)."""
     from mamcli.model import InputError
     from mamcli.portfolio import SHIPPED_RULES, load_rules, resolve_rules
@@ -987,7 +1055,7 @@ def rules_cmd(name, as_json):
         console.TEXT.write(render(result, False, screen=Screen(colour=_colour(), width=columns())) + "\n")
 
 
-def _profile_dict(rules) -> dict:
+def _profile_dict(rules: Rules) -> dict[str, Any]:
     return {
         "name": rules.name,
         "description": rules.description,
@@ -1014,7 +1082,18 @@ def _profile_dict(rules) -> dict:
 @click.option("--liq-crit", default="5", show_default=True, metavar="PCT", help="Liquidation distance critical.")
 @account_options
 @click.pass_context
-def watch_cmd(ctx, portfolio, interval, as_json, exec_cmd, until, duration, **pcts):
+def watch_cmd(
+    ctx: click.Context,
+    portfolio: str | None,
+    interval: str | None,
+    as_json: bool,
+    exec_cmd: str | None,
+    until: str | None,
+    duration: str | None,
+    ae_warn: str,
+    liq_warn: str,
+    liq_crit: str,
+) -> None:
     """Follow the account live (Binance WebSocket streams): a live view on a terminal, JSON Lines events
     otherwise. Exit 0 after --duration or on SIGINT/SIGTERM, 1 at --until, 2 on an error before the start."""
     from mamcli import watch
@@ -1040,9 +1119,9 @@ def watch_cmd(ctx, portfolio, interval, as_json, exec_cmd, until, duration, **pc
             ws_url,
             base_url,
             timeout,
-            pcts["ae_warn"],
-            pcts["liq_warn"],
-            pcts["liq_crit"],
+            ae_warn,
+            liq_warn,
+            liq_crit,
             ctx.obj.rules,
             ctx.obj.tier,
             isatty=is_terminal(),

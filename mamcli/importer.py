@@ -21,9 +21,13 @@ Every problem is collected and reported at once, each naming the file and the fi
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
 
 from mamcli.model import InputError, Problems
 from mamcli.numbers import ZERO, D, NumberError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 CREDITS = "BNFCR"  # Binance Credits (EEA users): its presence means Credits mode (SPEC §10)
 TOLERANCE = Decimal("0.00000001")  # one unit in the 8th decimal: Binance rounds its figures to 8 places
@@ -49,14 +53,15 @@ def agrees(ours: Decimal, theirs: Decimal, tolerance: Decimal = TOLERANCE) -> bo
 class Payloads:
     """The decoded JSON bodies, each with the label used in messages."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.bodies: dict[str, tuple[str, object]] = {}
 
-    def add(self, kind: str, label: str, body) -> None:
+    def add(self, kind: str, label: str, body: object) -> None:
         self.bodies[kind] = (label, body)
 
-    def get(self, kind: str):
-        return self.bodies.get(kind, (None, None))
+    def get(self, kind: str) -> tuple[str, object]:
+        """(label, body) of a kind; ("", None) when it was not given."""
+        return self.bodies.get(kind, ("", None))
 
 
 def read_json(path: str) -> object:
@@ -66,14 +71,14 @@ def read_json(path: str) -> object:
     return read_json_file(path, path)
 
 
-def _tidy(d: Decimal):
+def _tidy(d: Decimal) -> int | Decimal:
     """Integral values as TOML integers, others in plain notation (tomli-w would write 6e+4 or 0.0)."""
     if d == d.to_integral_value():
         return int(d)
     return Decimal(format(d.normalize(), "f"))
 
 
-def _rows(c: Problems, label: str, body, endpoint: str, field: str | None = None) -> list:
+def _rows(c: Problems, label: str, body: object, endpoint: str, field: str | None = None) -> list[Any]:
     if field:
         rows = body.get(field) if isinstance(body, dict) else None
     else:
@@ -85,7 +90,7 @@ def _rows(c: Problems, label: str, body, endpoint: str, field: str | None = None
     return rows
 
 
-def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple[dict, dict]:
+def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(portfolio dict ready for tomli-w, report) or InputError.
 
     The report holds what the account payload says, for the agreement check: each of TOTAL_FIELDS present
@@ -126,7 +131,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         mode = account["multiAssetsMargin"]
 
     # isolated flags and leverage the account payload may carry per position
-    acc_positions = {}
+    acc_positions: dict[tuple[str, str], dict[str, Any]] = {}
     if isinstance(account, dict) and isinstance(account.get("positions"), list):
         for row in account["positions"]:
             if (
@@ -143,7 +148,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         )
 
     # positions: from positionRisk, else the account payload's own rows
-    positions = []
+    positions: list[dict[str, Any]] = []
     pos_label, pos_body = payloads.get("positions")
     rows_in = []
     if pos_body is not None:
@@ -178,7 +183,13 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         else:
             c.add(f"{key}.positionSide", f"expected BOTH, LONG or SHORT, got {side_field!r}", pos_label)
             continue
-        out = {"symbol": symbol, "side": side, "quantity": abs(amount), "entry_price": entry, "mark_price": mark}
+        out: dict[str, Any] = {
+            "symbol": symbol,
+            "side": side,
+            "quantity": abs(amount),
+            "entry_price": entry,
+            "mark_price": mark,
+        }
         if isinstance(row.get("marginAsset"), str):
             out["margin_asset"] = row["marginAsset"]
             if row["marginAsset"] == CREDITS:
@@ -204,7 +215,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         positions.append(out)
 
     # prices and buffers
-    index: dict[str, dict] = {}
+    index: dict[str, dict[str, Decimal]] = {}
     idx_label, idx_body = payloads.get("index")
     if idx_body is None:
         c.add("", "--index is required (the saved body of GET /fapi/v1/assetIndex) for prices and haircuts", "import")
@@ -213,7 +224,10 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         if not isinstance(symbol, str) or not symbol.endswith("USD") or len(symbol) <= 3:
             continue
         asset = symbol[:-3]
-        fields = {"price": c.number(idx_label, f"[{i}]({symbol})", row, "index")}
+        fields: dict[str, Decimal] = {}
+        price = c.number(idx_label, f"[{i}]({symbol})", row, "index")
+        if price is not None:  # a missing or bad price is a problem recorded, or no price at all (below)
+            fields["price"] = price
         for ours, theirs in (
             ("haircut", "bidBuffer"),
             ("ask_buffer", "askBuffer"),
@@ -226,7 +240,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         index[asset] = fields
 
     # brackets
-    brackets = {}
+    brackets: dict[str, list[dict[str, Decimal]]] = {}
     br_label, br_body = payloads.get("brackets")
     wanted = {p["symbol"] for p in positions}
     for i, row in enumerate(_rows(c, br_label, br_body, "GET /fapi/v1/leverageBracket") if br_body is not None else []):
@@ -237,14 +251,14 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         if not isinstance(rows, list):
             c.add(f"[{i}]({symbol}).brackets", "missing (expected a list of brackets)", br_label)
             continue
-        table = []
+        table: list[dict[str, Decimal]] = []
         for j, b in enumerate(rows):
             key = f"[{i}]({symbol}).brackets[{j}]"
             floor = c.number(br_label, key, b, "notionalFloor")
             cap = c.number(br_label, key, b, "notionalCap")
             mmr = c.number(br_label, key, b, "maintMarginRatio")
             cum = c.number(br_label, key, b, "cum")
-            if None not in (floor, cap, mmr, cum):
+            if floor is not None and cap is not None and mmr is not None and cum is not None:
                 table.append({"floor": floor, "cap": cap, "mmr": mmr, "cum": cum})
         table.sort(key=lambda b: b["floor"])
         if table:
@@ -268,7 +282,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
         )
         if quote and quote not in names:
             names.append(quote)
-    assets = {}
+    assets: dict[str, dict[str, Decimal]] = {}
     for name in names:
         fields = dict(index.get(name, {}))
         if name in prices:
@@ -289,7 +303,7 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     info = _exchange_info(c, payloads, list(assets), [p["symbol"] for p in positions])
     c.check()
 
-    doc: dict = {"account": {}}
+    doc: dict[str, Any] = {"account": {}}
     stamp = newest_stamp(payloads)
     if stamp is not None:
         from mamcli.batch import from_ms, iso_utc
@@ -351,9 +365,9 @@ def _stamp(value: object) -> int | None:
     return ms if 0 < ms < _STAMP_LIMIT else None
 
 
-def _report(c: Problems, label: str, account: object, notes: list[str]) -> dict:
+def _report(c: Problems, label: str, account: object, notes: list[str]) -> dict[str, Any]:
     """What the account payload reports, for the agreement check (a malformed figure is left out)."""
-    report: dict = {"assets": {}, "notes": notes}
+    report: dict[str, Any] = {"assets": {}, "notes": notes}
     if not isinstance(account, dict):
         return report
     for field in TOTAL_FIELDS:
@@ -373,7 +387,9 @@ def _report(c: Problems, label: str, account: object, notes: list[str]) -> dict:
     return report
 
 
-def _account_position_rows(c: Problems, label: str, acc_positions: dict, notes: list[str]) -> list[dict]:
+def _account_position_rows(
+    c: Problems, label: str, acc_positions: dict[tuple[str, str], dict[str, Any]], notes: list[str]
+) -> list[dict[str, Any]]:
     """positionRisk-like rows made from the account payload's own position rows (open ones only).
 
     v2 rows: mark = notional / positionAmt. v3 rows have no entryPrice: entry = mark - unrealizedProfit /
@@ -390,7 +406,7 @@ def _account_position_rows(c: Problems, label: str, acc_positions: dict, notes: 
         if amount is None or notional is None:
             continue
         mark = abs(notional) / abs(amount)
-        made = {"symbol": symbol, "positionSide": side, "positionAmt": amount, "markPrice": mark}
+        made: dict[str, Any] = {"symbol": symbol, "positionSide": side, "positionAmt": amount, "markPrice": mark}
         entry = c.number(label, key, row, "entryPrice", required=False)
         if entry is None:
             upnl = c.number(label, key, row, "unrealizedProfit")
@@ -418,7 +434,7 @@ def _account_position_rows(c: Problems, label: str, acc_positions: dict, notes: 
     return out
 
 
-def _exchange_info(c: Problems, payloads: Payloads, assets: list[str], symbols: list[str]) -> dict:
+def _exchange_info(c: Problems, payloads: Payloads, assets: list[str], symbols: list[str]) -> dict[str, Any]:
     """[exchange_info] of the portfolio from a saved GET /fapi/v1/exchangeInfo: the thresholds of the
     portfolio's assets and the liquidation fees of its positions' symbols."""
     label, body = payloads.get("exchange_info")
@@ -452,7 +468,7 @@ def _exchange_info(c: Problems, payloads: Payloads, assets: list[str], symbols: 
             c.add(f"symbols[{i}]({symbol}).liquidationFee", f"expected a fraction below 1, got {value}", label)
         elif value is not None:
             fees[symbol] = _tidy(value)
-    info: dict = {"source": f"GET /fapi/v1/exchangeInfo ({label})"}
+    info: dict[str, Any] = {"source": f"GET /fapi/v1/exchangeInfo ({label})"}
     if thresholds:
         info["thresholds"] = thresholds
     if fees:
@@ -460,7 +476,7 @@ def _exchange_info(c: Problems, payloads: Payloads, assets: list[str], symbols: 
     return info if len(info) > 1 else {}
 
 
-def _nonzero(text) -> bool:
+def _nonzero(text: object) -> bool:
     try:
         return D(text) != 0
     except (NumberError, TypeError):
@@ -474,7 +490,7 @@ HEADER = """\
 """
 
 
-def to_toml(doc: dict, notes: list[str] | tuple[str, ...] = ()) -> str:
+def to_toml(doc: Mapping[str, Any], notes: list[str] | tuple[str, ...] = ()) -> str:
     import tomli_w
 
     extra = "".join(f"# {line}\n" for line in notes)

@@ -12,11 +12,18 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from mamcli.inputs import read_input
 from mamcli.model import MODES, MULTI, Asset, Bracket, InputError, Portfolio, Position, Problems, Rules, Tier
 from mamcli.numbers import ONE, ZERO, D, NumberError, plain
 from mamcli.text import escape
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection
+    from typing import TypeAlias
+
+    Check: TypeAlias = Callable[[Decimal], str | None]  # a number's test: its problem, or None when fine
 
 RULES_DIR = os.path.join(os.path.dirname(__file__), "rules")
 SHIPPED_RULES = ("binance", "seed")
@@ -73,12 +80,12 @@ SYMBOL_NAME = re.compile(r"[A-Z0-9]{2,40}(_[0-9A-Z]{1,12})?\Z")
 # ---------------------------------------------------------------------------------------------- reading
 
 
-def read_toml(path: str, label: str) -> dict:
+def read_toml(path: str, label: str) -> dict[str, Any]:
     """Parse a TOML file (or stdin for '-') with every decimal as Decimal; raise InputError otherwise."""
     return parse_toml(read_input(path, label, MAX_FILE_BYTES, "a TOML file"), label)
 
 
-def parse_toml(data: bytes, label: str) -> dict:
+def parse_toml(data: bytes, label: str) -> dict[str, Any]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
@@ -96,19 +103,19 @@ def parse_toml(data: bytes, label: str) -> dict:
 # ---------------------------------------------------------------------------------------------- helpers
 
 
-def _closest(word: str, known) -> str | None:
+def _closest(word: str, known: Collection[str]) -> str | None:
     import difflib  # only on the error path
 
     close = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
     return close[0] if close else None
 
 
-def _suggest(word: str, known) -> str:
+def _suggest(word: str, known: Collection[str]) -> str:
     close = _closest(word, known)
     return f" (did you mean {close!r}?)" if close else f" (known: {', '.join(known)})"
 
 
-def _unknown_keys(p: Problems, prefix: str, table: dict, known) -> None:
+def _unknown_keys(p: Problems, prefix: str, table: Mapping[str, object], known: Collection[str]) -> None:
     for k in table:
         if k not in known:
             p.add(f"{prefix}{_safe(k)}", "unknown key" + _suggest(str(k), known))
@@ -119,7 +126,7 @@ def _safe(text: object) -> str:
     return escape(text)
 
 
-def _table(p: Problems, key: str, value, default=None):
+def _table(p: Problems, key: str, value: object, default: dict[str, Any] | None = None) -> dict[str, Any]:
     if value is None:
         return {} if default is None else default
     if not isinstance(value, dict):
@@ -128,7 +135,9 @@ def _table(p: Problems, key: str, value, default=None):
     return value
 
 
-def _number(p: Problems, key: str, table: dict, name: str, *, required=False, check=None):
+def _number(
+    p: Problems, key: str, table: Mapping[str, object], name: str, *, required: bool = False, check: Check | None = None
+) -> Decimal | None:
     """The Decimal at table[name], or None when absent or wrong (the problem is recorded)."""
     if name not in table:
         if required:
@@ -148,7 +157,7 @@ def _number(p: Problems, key: str, table: dict, name: str, *, required=False, ch
     return d
 
 
-def _with_fix(name: str, d: Decimal, problem: str, check, given: object) -> str:
+def _with_fix(name: str, d: Decimal, problem: str, check: Check, given: object) -> str:
     """The problem of a number, with the fix where the usual mistake is known (SPEC §12)."""
     text = f"{problem} (got {given})"
     if check is fraction and ONE <= d < 100:
@@ -159,7 +168,15 @@ def _with_fix(name: str, d: Decimal, problem: str, check, given: object) -> str:
     return text
 
 
-def _text(p: Problems, key: str, table: dict, name: str, choices=None, *, required=False):
+def _text(
+    p: Problems,
+    key: str,
+    table: Mapping[str, object],
+    name: str,
+    choices: Collection[str] | None = None,
+    *,
+    required: bool = False,
+) -> str | None:
     if name not in table:
         if required:
             p.add(f"{key}.{name}" if key else name, "is required")
@@ -180,19 +197,19 @@ def _text(p: Problems, key: str, table: dict, name: str, choices=None, *, requir
     return value
 
 
-def positive(d):
+def positive(d: Decimal) -> str | None:
     return None if d > 0 else "must be greater than 0"
 
 
-def non_negative(d):
+def non_negative(d: Decimal) -> str | None:
     return None if d >= 0 else "must not be negative"
 
 
-def fraction(d):
+def fraction(d: Decimal) -> str | None:
     return None if ZERO <= d < ONE else "must be at least 0 and below 1"
 
 
-def non_positive(d):
+def non_positive(d: Decimal) -> str | None:
     return None if d <= 0 else "must be 0 or negative (a threshold is a negative balance)"
 
 
@@ -279,6 +296,8 @@ def load_rules(path: str, label: str) -> Rules:
     fees, default_fee = _load_fees(p, "liquidation_fee", doc.get("liquidation_fee"), "default")
     brackets, as_of, source = _load_rules_brackets(p, doc, os.path.dirname(path))
     p.check()
+    # Each is None only where a problem was recorded, and p.check() has raised them.
+    assert name is not None and ltv_trigger is not None and yellow is not None and red is not None
     return Rules(
         name=name,
         description=description,
@@ -298,7 +317,7 @@ def load_rules(path: str, label: str) -> Rules:
     )
 
 
-def _flag(p: Problems, key: str, table: dict, name: str) -> bool:
+def _flag(p: Problems, key: str, table: Mapping[str, object], name: str) -> bool:
     """A true/false key (absent: false)."""
     value = table.get(name, False)
     if not isinstance(value, bool):
@@ -361,7 +380,7 @@ class Snapshot(Mapping[str, tuple[Bracket, ...]]):
 
 
 def _load_rules_brackets(
-    p: Problems, doc: dict, folder: str
+    p: Problems, doc: dict[str, Any], folder: str
 ) -> tuple[Mapping[str, tuple[Bracket, ...]], str | None, str]:
     """A profile's [brackets] snapshot: as_of (a date), source (text), and the tables: one per symbol, inline or
     in `file` (a path beside the profile, read when first needed)."""
@@ -393,7 +412,7 @@ def _load_rules_brackets(
     return _snapshot_tables(p, inline), as_of, source
 
 
-def _snapshot_tables(p: Problems, inline: dict) -> dict[str, tuple[Bracket, ...]]:
+def _snapshot_tables(p: Problems, inline: dict[str, Any]) -> dict[str, tuple[Bracket, ...]]:
     tables = _load_brackets(p, {"brackets": inline})
     for symbol in list(tables):
         if not SYMBOL_NAME.match(str(symbol)):
@@ -451,7 +470,7 @@ def load_text(text: str, label: str, rules: str | None = None, tier: str | None 
 
 
 def build_portfolio(
-    doc: dict, label: str, folder: str | None, rules: str | None, tier_arg: str | None = None
+    doc: dict[str, Any], label: str, folder: str | None, rules: str | None, tier_arg: str | None = None
 ) -> Portfolio:
     p = Problems(label)
     assumptions: list[str] = []
@@ -538,12 +557,12 @@ def build_portfolio(
     )
 
 
-def _snapshot_wanted(doc: dict, own: dict[str, tuple[Bracket, ...]]) -> list[str]:
+def _snapshot_wanted(doc: dict[str, Any], own: dict[str, tuple[Bracket, ...]]) -> list[str]:
     """Symbols of positions that give neither maint_margin_rate nor a [brackets] table of their own."""
     rows = doc.get("positions")
     if not isinstance(rows, list):
         return []
-    wanted = {}
+    wanted: dict[str, None] = {}  # an ordered set
     for row in rows:
         if isinstance(row, dict) and "maint_margin_rate" not in row:
             symbol = row.get("symbol")
@@ -552,7 +571,9 @@ def _snapshot_wanted(doc: dict, own: dict[str, tuple[Bracket, ...]]) -> list[str
     return list(wanted)
 
 
-def _pick_tier(p: Problems, account: dict, profile: Rules, tier_arg: str | None, assumptions: list[str]) -> Tier:
+def _pick_tier(
+    p: Problems, account: dict[str, Any], profile: Rules, tier_arg: str | None, assumptions: list[str]
+) -> Tier:
     """--tier, else [account] tier, else the profile's first tier (named in assumptions)."""
     names = [t.name for t in profile.tiers]
     if tier_arg is not None:
@@ -579,7 +600,7 @@ def _pick_tier(p: Problems, account: dict, profile: Rules, tier_arg: str | None,
     return profile.tiers[0]
 
 
-def _load_exchange_info(p: Problems, doc: dict) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
+def _load_exchange_info(p: Problems, doc: dict[str, Any]) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
     """[exchange_info]: figures from a saved GET /fapi/v1/exchangeInfo (written by `mamcli import
     --exchange-info`): thresholds (asset -> autoAssetExchange, asset units) and liquidation_fee (symbol ->
     liquidationFee). They override the rules profile."""
@@ -615,6 +636,7 @@ def _resolve_snapshot_and_fees(
     out = []
     for pos in positions:
         symbol = pos.symbol
+        fee: Decimal | None
         if pos.maint_margin_rate is None and symbol not in own_brackets and pos.brackets:
             from_snapshot[symbol] = None
         if symbol in info_fees:
@@ -650,7 +672,7 @@ def _listing(symbols: dict[str, None], most: int = 8) -> str:
     return f"{', '.join(names[:most])} and {len(names) - most} more"
 
 
-def _load_assets(p: Problems, doc: dict, profile: Rules, assumptions: list[str]) -> dict[str, Asset]:
+def _load_assets(p: Problems, doc: dict[str, Any], profile: Rules, assumptions: list[str]) -> dict[str, Asset]:
     raw = _table(p, "assets", doc.get("assets"))
     if not raw:
         p.add("assets", "no [assets.X] table: at least one asset with balance and price is required")
@@ -675,9 +697,15 @@ def _load_assets(p: Problems, doc: dict, profile: Rules, assumptions: list[str])
         if any(k in fields and own.get(k) is None for k in BUFFER_KEYS):
             continue  # already reported
         prof = profile.assets.get(name, {})
-        used = []
+        used: list[str] = []
 
-        def pick(k, fallback=None, own=own, prof=prof, used=used):
+        def pick(
+            k: str,
+            fallback: Decimal | None = None,
+            own: dict[str, Decimal | None] = own,
+            prof: dict[str, Decimal] = prof,
+            used: list[str] = used,
+        ) -> Decimal | None:
             if k in own:
                 return own[k]
             if k in prof:
@@ -728,14 +756,14 @@ def _load_assets(p: Problems, doc: dict, profile: Rules, assumptions: list[str])
     return assets
 
 
-def _load_brackets(p: Problems, doc: dict) -> dict[str, tuple[Bracket, ...]]:
+def _load_brackets(p: Problems, doc: dict[str, Any]) -> dict[str, tuple[Bracket, ...]]:
     out = {}
     for symbol, rows in _table(p, "brackets", doc.get("brackets")).items():
         key = f"brackets.{_safe(symbol)}"
         if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
             p.add(key, "must be an array of tables like { floor = 0, cap = 50000, mmr = 0.004, cum = 0 }")
             continue
-        table = []
+        table: list[Bracket] = []
         ok = True
         for i, row in enumerate(rows, 1):
             rkey = f"{key}[{i}]"
@@ -745,7 +773,13 @@ def _load_brackets(p: Problems, doc: dict) -> dict[str, tuple[Bracket, ...]]:
             cap = _number(p, rkey, row, "cap", required=not last, check=positive)
             mmr = _number(p, rkey, row, "mmr", required=True, check=fraction)
             cum = _number(p, rkey, row, "cum", required=True, check=non_negative)
-            if None in (floor, mmr, cum) or (cap is None and not last) or (cap is None and "cap" in row):
+            if (
+                floor is None
+                or mmr is None
+                or cum is None
+                or (cap is None and not last)
+                or (cap is None and "cap" in row)
+            ):
                 ok = False
                 continue
             if cap is not None and cap <= floor:
@@ -763,7 +797,9 @@ def _load_brackets(p: Problems, doc: dict) -> dict[str, tuple[Bracket, ...]]:
     return out
 
 
-def _split_symbol(symbol: str, assets: frozenset[str], cache: dict) -> tuple[str | None, str | None]:
+def _split_symbol(
+    symbol: str, assets: frozenset[str], cache: dict[str, tuple[str | None, str | None]]
+) -> tuple[str | None, str | None]:
     """(base, quote) of a symbol such as BTCUSDT or BTCUSDT_250328, the quote being a listed asset."""
     if symbol in cache:
         return cache[symbol]
@@ -782,8 +818,16 @@ def _split(symbol: str, assets: frozenset[str]) -> tuple[str | None, str | None]
 
 
 def _load_positions(
-    p, doc, assets, brackets, mode, assumptions, credits: str | None = None, quotes=frozenset(), known=frozenset()
-):
+    p: Problems,
+    doc: dict[str, Any],
+    assets: Collection[str],
+    brackets: Mapping[str, tuple[Bracket, ...]],
+    mode: str,
+    assumptions: list[str],
+    credits: str | None = None,
+    quotes: frozenset[str] = frozenset(),
+    known: Collection[str] = frozenset(),
+) -> list[Position]:
     """`assets` are the names the file declares (valid or not), so one bad asset does not cascade.
 
     In Credits mode (`credits` names the Credits asset) every position is margined in it, and a symbol's
@@ -794,8 +838,8 @@ def _load_positions(
         p.add("positions", "must be an array of [[positions]] tables")
         return []
     out = []
-    splits: dict = {}
-    splits_known: dict = {}
+    splits: dict[str, tuple[str | None, str | None]] = {}
+    splits_known: dict[str, tuple[str | None, str | None]] = {}
     assets = frozenset(a for a in assets if isinstance(a, str))  # looked up per position: a set, not a list
     symbol_quotes = assets | quotes if credits else assets
     known = frozenset(known) | quotes
@@ -870,7 +914,7 @@ def _load_positions(
                 ("isolated_wallet", iso_wallet),
             )
         )
-        if None in (side, quantity, entry, mark, contract) or invalid:
+        if side is None or quantity is None or entry is None or mark is None or contract is None or invalid:
             continue
         if mmr is None:
             notional = quantity * mark

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
-from typing import IO, Any
+from typing import TYPE_CHECKING, Any
 
 from mamcli.model import Record, Rows
 from mamcli.numbers import figure, fixed, json_number, plain
 from mamcli.results import OMITTED_WHEN_NONE
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite  # any text stream: a file, console.Sink, batch.OneLine
 
 Doc = dict[str, Any]  # a result as the table views read it (see as_plain)
 
@@ -47,7 +50,7 @@ def as_plain(v: Any) -> Any:
 # ---------------------------------------------------------------------------------------------- JSON
 
 
-def write_json(value: Any, out: IO[str]) -> None:
+def write_json(value: Any, out: SupportsWrite[str]) -> None:
     """Write the JSON text of a result (indent 2) to `out`, flushing as it goes so a large result is
     streamed rather than built whole in memory."""
     from json.encoder import encode_basestring  # the C string encoder; only on the JSON path
@@ -609,7 +612,9 @@ _VIEWS = {
 }
 
 
-def write(result: Any, as_json: bool, out: IO[str], screen: Screen | None = None, source: str | None = None) -> None:
+def write(
+    result: Any, as_json: bool, out: SupportsWrite[str], screen: Screen | None = None, source: str | None = None
+) -> None:
     """Write the rendering of a result and a final newline to the text stream `out`."""
     if as_json:
         write_json(result, out)

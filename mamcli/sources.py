@@ -118,7 +118,7 @@ def live_portfolio(api: Client, rules: str | None = None, tier: str | None = Non
 
     replies = live.fetch_replies(api)
     info = api.get(EXCHANGE_INFO)
-    payloads = importer.Payloads()  # type: ignore[no-untyped-call]
+    payloads = importer.Payloads()
     for kind, (label, reply) in replies.items():
         payloads.add(kind, label, reply.body)
     payloads.add("exchange_info", f"GET {EXCHANGE_INFO}", info.body)
