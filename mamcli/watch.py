@@ -930,15 +930,11 @@ def seed(st: Settings, environ: Mapping[str, str] = os.environ) -> tuple[Portfol
         )
         pf, as_of = sources.live_portfolio(api, st.rules, st.tier)
         return pf, as_of, api
-    from mamcli.portfolio import load_portfolio
+    from mamcli.portfolio import load_account
 
     assert st.portfolio is not None
-    pf = load_portfolio(st.portfolio, rules=st.rules, tier=st.tier)
-    return pf, _file_as_of(pf), Client(st.base_url, st.timeout)
-
-
-def _file_as_of(pf: Portfolio) -> datetime | None:
-    return None  # `[account] as_of` is read by the loader once it knows the key (issue 8, item 1)
+    pf, as_of = load_account(st.portfolio, rules=st.rules, tier=st.tier)
+    return pf, as_of, Client(st.base_url, st.timeout)
 
 
 def run(st: Settings, environ: Mapping[str, str] = os.environ) -> int:
