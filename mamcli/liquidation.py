@@ -38,6 +38,10 @@ class Term(Protocol):
 
     def breaks(self) -> Iterable[tuple[Decimal, int | None]]: ...
 
+    def nth_break(self, k: int) -> tuple[Decimal, int | None] | None:
+        """Its k-th breakpoint (s, key) moving away from s = 0, nearest first; None past the last."""
+        ...
+
     def after(self, key: int | None) -> Poly: ...
 
     def last(self) -> Poly | None:
@@ -86,53 +90,59 @@ def sweep(base: Decimal, terms: list[Term], direction: int) -> Decimal | None:
     """
     if base + sum((t.first[0] for t in terms), ZERO) > 0 and _never(base, terms, direction):
         return None
-    from heapq import merge  # only once there is a question to answer
+    from heapq import heapify, heappop, heappush  # only once there is a question to answer
 
     c0, c1, c2 = base, ZERO, ZERO
     active: list[Poly] = []
-    streams = []
-    for i, term in enumerate(terms):
+    for term in terms:
         p = term.first
         c0 += p[0]
         c1 += p[1]
         c2 += p[2]
         active.append(p)
-        streams.append(_ahead(term.breaks(), i, direction))
     cur = [c0, c1, c2]
     if c0 <= 0:
         return ZERO
-    # Each term gives its breakpoints nearest first; merging them keeps the walk's memory to one pending
-    # breakpoint a term (a 10,000-position shock has ~300,000 breakpoints, most never reached).
-    events = merge(*streams)
+    # The pending breakpoints, at most one a term (its nearest one not yet passed): a 10,000-position shock has
+    # ~300,000 breakpoints, most never reached, so they are produced one by one as the walk gets there.
+    heap: list[tuple[Decimal, int, int, Decimal, int | None]] = []
+    for i, term in enumerate(terms):
+        pending = _next_ahead(term, i, 0, direction)
+        if pending is not None:
+            heap.append(pending)
+    heapify(heap)
     lo = ZERO
-    event = next(events, None)
-    while event is not None:
-        s = event[1]
+    while heap:
+        s = heap[0][3]
         root = _first_root((cur[0], cur[1], cur[2]), lo, s, direction)
         if root is not None:
             return root
-        while event is not None and event[1] == s:
-            _, _, i, key = event
+        while heap and heap[0][3] == s:
+            _, i, k, _, key = heappop(heap)
             after = terms[i].after(key)
             before = active[i]
             cur[0] += after[0] - before[0]
             cur[1] += after[1] - before[1]
             cur[2] += after[2] - before[2]
             active[i] = after
-            event = next(events, None)
+            pending = _next_ahead(terms[i], i, k + 1, direction)
+            if pending is not None:
+                heappush(heap, pending)
         if _eval(cur, s) <= 0:  # a jump at an inconsistent bracket floor
             return s
         lo = s
     return _first_root((cur[0], cur[1], cur[2]), lo, -ONE if direction < 0 else None, direction)
 
 
-def _ahead(
-    breaks: Iterable[tuple[Decimal, int | None]], i: int, direction: int
-) -> Iterator[tuple[Decimal, Decimal, int, int | None]]:
-    """A term's breakpoints ahead of s = 0 in the direction and above s = −1, nearest first, keyed for merging."""
-    for s, key in breaks:
-        if direction * s > 0 and s > -ONE:
-            yield direction * s, s, i, key
+def _next_ahead(term: Term, i: int, k: int, direction: int) -> tuple[Decimal, int, int, Decimal, int | None] | None:
+    """The term's first breakpoint from its k-th on that lies ahead of s = 0 and above s = −1, keyed for the
+    heap (nearest first); None when there is none."""
+    while (b := term.nth_break(k)) is not None:
+        s, key = b
+        if direction * s > 0:
+            return (direction * s, i, k, s, key) if s > -ONE else None
+        k += 1
+    return None
 
 
 def _never(base: Decimal, terms: list[Term], direction: int) -> bool:
@@ -195,6 +205,9 @@ class _Fixed:
     def breaks(self) -> Iterable[tuple[Decimal, int | None]]:
         return ()
 
+    def nth_break(self, k: int) -> tuple[Decimal, int | None] | None:
+        return None
+
     def after(self, key: int | None) -> Poly:
         return self.first
 
@@ -217,6 +230,9 @@ class _Collateral:
     def breaks(self) -> Iterable[tuple[Decimal, int | None]]:
         """Where the margin balance crosses zero (the sweep keeps it only if it lies ahead)."""
         return ((-self.mb0 / self.k, None),) if self.k != 0 else ()
+
+    def nth_break(self, k: int) -> tuple[Decimal, int | None] | None:
+        return (-self.mb0 / self.k, None) if k == 0 and self.k != 0 else None
 
     def _poly(self, rate: Decimal) -> Poly:
         return (rate * self.mb0, rate * (self.k + self.mb0 * self.delta), rate * self.k * self.delta)
@@ -254,15 +270,20 @@ class _Maintenance:
         self.first = self._poly(table[i].mmr, table[i].cum)
 
     def breaks(self) -> Iterator[tuple[Decimal, int | None]]:
+        k = 0
+        while (b := self.nth_break(k)) is not None:
+            yield b
+            k += 1
+
+    def nth_break(self, k: int) -> tuple[Decimal, int | None] | None:
         table, i, n0 = self.table, self.start, self.n0
         if not table:
-            return
+            return None
         if self.direction < 0:  # below floor j the bracket j − 1 applies
-            for j in range(i, 0, -1):
-                yield table[j].floor / n0 - ONE, j - 1
-        else:  # from floor j up the bracket j applies
-            for j in range(i + 1, len(table)):
-                yield table[j].floor / n0 - ONE, j
+            j = i - k
+            return (table[j].floor / n0 - ONE, j - 1) if j >= 1 else None
+        j = i + 1 + k  # from floor j up the bracket j applies
+        return (table[j].floor / n0 - ONE, j) if j < len(table) else None
 
     def _poly(self, mmr: Decimal, cum: Decimal) -> Poly:
         a0 = mmr * self.n0 - cum
