@@ -216,7 +216,7 @@ def risk(pf: Portfolio, with_compare: bool = False) -> RiskResult:
         liquidation_shocks=liquidation_shocks(pf, solver),
         assumptions=_notes(pf, *notes),
         warnings=plausibility(pf),
-        compare=compare(pf) if with_compare else None,
+        compare=compare(pf, (acct, prices)) if with_compare else None,
     )
 
 
@@ -364,8 +364,13 @@ def stress(pf: Portfolio, asset: str, low: Decimal, high: Decimal, steps: int) -
 
 
 @exact
-def compare(pf: Portfolio) -> tuple[Layout, ...]:
-    """The account laid out three ways: every position isolated, single-asset cross, multi-asset."""
+def compare(
+    pf: Portfolio, known: tuple[Account, list[Decimal | None]] | None = None
+) -> tuple[Layout, ...]:
+    """The account laid out three ways: every position isolated, single-asset cross, multi-asset.
+
+    `known`: the account and liquidation prices of `pf` itself, already worked out by `risk`; the layout that
+    is `pf` as it stands (a multi-asset account's own layout) reuses them instead of solving them again."""
     multi = converted(pf, MULTI)
     cross = multi._replace(mode=SINGLE)
     assets = dict(pf.assets)  # isolated wallets already isolated stay where they are
@@ -379,11 +384,13 @@ def compare(pf: Portfolio) -> tuple[Layout, ...]:
     iso = pf._replace(mode=SINGLE, assets=assets, positions=tuple(iso_positions))
     layouts = []
     for name, view in (("isolated", iso), ("single-asset cross", cross), ("multi-asset", multi)):
-        acct = account(view)
-        solver = Solver(view, acct)
-        prices = tuple(
-            LayoutPrice(p.symbol, p.side_name, solver.liquidation_price(i)) for i, p in enumerate(view.positions)
-        )
+        if view is pf and known is not None:
+            acct, solved = known
+        else:
+            acct = account(view)
+            solver = Solver(view, acct)
+            solved = [solver.liquidation_price(i) for i in range(len(view.positions))]
+        prices = tuple(LayoutPrice(p.symbol, p.side_name, lp) for p, lp in zip(view.positions, solved, strict=True))
         layouts.append(Layout(name, acct.equity_usd, acct.maint_margin_usd, acct.margin_ratio, acct.band, prices))
     return tuple(layouts)
 
