@@ -132,16 +132,23 @@ class Record(metaclass=_RecordType):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         fields = self._fields
-        if len(args) > len(fields):
-            raise TypeError(f"{type(self).__name__}: {len(args)} values for {len(fields)} fields")
-        values = dict(self._defaults)
-        values.update(zip(fields, args, strict=False))
-        values.update(kwargs)
-        if len(values) != len(fields) or any(f not in values for f in fields):
-            wrong = sorted(set(fields) ^ set(values))
-            raise TypeError(f"{type(self).__name__}: fields {wrong} missing or unknown")
-        for f in fields:
-            object.__setattr__(self, f, values[f])
+        n = len(args)
+        if n > len(fields):
+            raise TypeError(f"{type(self).__name__}: {n} values for {len(fields)} fields")
+        setter = object.__setattr__
+        for name, value in zip(fields, args, strict=False):
+            setter(self, name, value)
+        if n < len(fields):
+            defaults = self._defaults
+            for name in fields[n:]:
+                if name in kwargs:
+                    setter(self, name, kwargs.pop(name))
+                elif name in defaults:
+                    setter(self, name, defaults[name])
+                else:
+                    raise TypeError(f"{type(self).__name__}: field {name!r} missing")
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: fields {sorted(kwargs)} unknown or given twice")
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"{type(self).__name__} is immutable; use _replace()")
@@ -155,9 +162,10 @@ class Record(metaclass=_RecordType):
         return f"{type(self).__name__}({', '.join(f'{f}={getattr(self, f)!r}' for f in self._fields)})"
 
     def _replace(self: R, **changes: Any) -> R:
-        values = {f: getattr(self, f) for f in self._fields}
-        values.update(changes)
-        return type(self)(**values)
+        values = [changes.pop(f) if f in changes else getattr(self, f) for f in self._fields]
+        if changes:
+            raise TypeError(f"{type(self).__name__}: fields {sorted(changes)} unknown")
+        return type(self)(*values)
 
     def _asdict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in self._fields}
