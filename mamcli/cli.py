@@ -457,8 +457,11 @@ def accounts(ctx: click.Context, portfolios: tuple[str, ...]) -> list[Pending]:
         if portfolios:
             raise click.UsageError("--live reads the account from Binance; give no PORTFOLIO with it", ctx)
         return [(_live_label(options), partial(_live_account, options))]
-    if options.base_url is not None and not options.live_prices:
-        raise click.UsageError("--base-url goes with --live or --live-prices", ctx)
+    if options.ws_url is not None:
+        raise click.UsageError("--ws-url goes with watch", ctx)
+    for given, name in ((options.base_url, "--base-url"), (options.timeout, "--timeout")):
+        if given is not None and not options.live_prices:
+            raise click.UsageError(f"{name} goes with --live or --live-prices", ctx)
     paths = portfolios or _portfolio_from_environment(ctx)
     if options.live_prices:
         return [(path, partial(_live_prices_account, options, path)) for path in paths]
@@ -801,6 +804,8 @@ def import_cmd(
     files = {"account": account, "positions": positions, "index": index, "brackets": brackets, "mode": mode}
     files["exchange_info"] = exchange_info
     live, base_url, timeout = ctx.obj.live, ctx.obj.base_url, ctx.obj.timeout
+    if ctx.obj.ws_url is not None:
+        raise click.UsageError("--ws-url goes with watch", ctx)
     try:
         if ctx.obj.live_prices:
             raise InputError(["import: --live-prices refreshes a portfolio's prices; use --live to import the account"])
@@ -822,6 +827,9 @@ def import_cmd(
                 if path:
                     payloads.add(kind, path, importer.read_json(path))
         doc, totals = importer.build(payloads, dict(ctx.obj.prices))
+        for key, given in (("rules", ctx.obj.rules), ("tier", ctx.obj.tier)):
+            if given is not None:  # what the user chose is kept in the file, not left to the defaults
+                doc.setdefault("account", {})[key] = given
         text = importer.to_toml(doc, totals["notes"])
         pf = load_text(text, "<imported portfolio>", rules=ctx.obj.rules, tier=ctx.obj.tier)
         acct = value_of(pf)

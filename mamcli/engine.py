@@ -364,9 +364,7 @@ def stress(pf: Portfolio, asset: str, low: Decimal, high: Decimal, steps: int) -
 
 
 @exact
-def compare(
-    pf: Portfolio, known: tuple[Account, list[Decimal | None]] | None = None
-) -> tuple[Layout, ...]:
+def compare(pf: Portfolio, known: tuple[Account, list[Decimal | None]] | None = None) -> tuple[Layout, ...]:
     """The account laid out three ways: every position isolated, single-asset cross, multi-asset.
 
     `known`: the account and liquidation prices of `pf` itself, already worked out by `risk`; the layout that

@@ -36,6 +36,11 @@ class Term(Protocol):
     @property
     def first(self) -> Poly: ...
 
+    @property
+    def now(self) -> Decimal:
+        """Its value at s = 0 as the account is valued today (on a floor: in the upper bracket)."""
+        ...
+
     def breaks(self) -> Iterable[tuple[Decimal, int | None]]: ...
 
     def nth_break(self, k: int) -> tuple[Decimal, int | None] | None:
@@ -208,6 +213,10 @@ class _Fixed:
     def nth_break(self, k: int) -> tuple[Decimal, int | None] | None:
         return None
 
+    @property
+    def now(self) -> Decimal:
+        return self.first[0]
+
     def after(self, key: int | None) -> Poly:
         return self.first
 
@@ -234,6 +243,10 @@ class _Collateral:
     def nth_break(self, k: int) -> tuple[Decimal, int | None] | None:
         return (-self.mb0 / self.k, None) if k == 0 and self.k != 0 else None
 
+    @property
+    def now(self) -> Decimal:
+        return self.first[0]
+
     def _poly(self, rate: Decimal) -> Poly:
         return (rate * self.mb0, rate * (self.k + self.mb0 * self.delta), rate * self.k * self.delta)
 
@@ -250,7 +263,7 @@ class _Collateral:
 class _Maintenance:
     """A position's maintenance −rate·(1 + δs)·(mmr·n0·(1 + εs) − cum), changing bracket at its floors."""
 
-    __slots__ = ("n0", "n1", "rate", "delta", "table", "first", "start", "direction")
+    __slots__ = ("n0", "n1", "rate", "delta", "table", "first", "start", "direction", "now")
 
     def __init__(self, pos: Position, eps: int, rate: Decimal, delta: int, direction: int):
         self.n0 = n0 = pos.quantity * pos.mark_price
@@ -261,11 +274,15 @@ class _Maintenance:
             self.table = ()
             self.start = 0
             self.first = self._poly(*pos.maint_terms())
+            self.now = self.first[0]
             return
         self.table = table = pos.brackets
         i = bracket_index(table, n0)
+        self.now = self._poly(table[i].mmr, table[i].cum)[0]
         if direction < 0 and i > 0 and n0 == table[i].floor:
-            i -= 1  # on a floor the notional is in the upper bracket; the least move down leaves it
+            # On a floor the notional is in the upper bracket; the least move down leaves it.  `now` keeps the
+            # upper bracket's value, so an inconsistent table's jump at the floor is counted, not absorbed.
+            i -= 1
         self.start = i
         self.first = self._poly(table[i].mmr, table[i].cum)
 
@@ -358,7 +375,7 @@ class Solver:
                     direction,
                 )
             )
-        base = self.buffer - sum((t.first[0] for t in terms), ZERO)
+        base = self.buffer - sum((t.now for t in terms), ZERO)
         return sweep(base, terms, direction)
 
     # -- single-asset: one pool's buffer in its own asset units
@@ -369,7 +386,7 @@ class Solver:
         slope = sum((pos.side * pos.quantity * pos.mark_price for pos in moving), ZERO)
         terms: list[Term] = [_Fixed((ZERO, slope, ZERO))]
         terms += [_Maintenance(pos, 1, ONE, 0, direction) for pos in moving]
-        base = pool.buffer - sum((t.first[0] for t in terms), ZERO)
+        base = pool.buffer - sum((t.now for t in terms), ZERO)
         return sweep(base, terms, direction)
 
     def _account(self, moving: list[int], assets: set[str], direction: int) -> Decimal | None:
@@ -410,6 +427,8 @@ class Solver:
         moving = sorted(i for name in shocked for i in self.by_base.get(name, ()))
         if not self.pf.positions:  # nothing to maintain: no shock can liquidate (SPEC §9)
             return None
+        if any(pool.band == "liquidation" for pool in self.pools):  # single-asset: a pool is there already
+            return ZERO
         if not moving and not (self.pf.multi and any(n in self.pf.assets for n in shocked)):
             return None
         return self._account(moving, shocked, direction)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar, dataclass_transform, overload
 
-from mamcli.numbers import ONE
+from mamcli.numbers import ONE, ZERO
 
 MULTI = "multi-asset"
 SINGLE = "single-asset"
@@ -270,15 +270,18 @@ class Position(Record):
 
     @property
     def maint_margin(self) -> Decimal:
+        """notional × rate − amount, never below 0 (a requirement; an amount above notional × rate, which the
+        loader refuses, can still come of a what-if price or a live mark)."""
         rate, amount = self.maint_terms()
-        return self.notional * rate - amount
+        return max(self.notional * rate - amount, ZERO)
 
     def figures_at(self, mark: Decimal) -> tuple[Decimal, Decimal, Decimal]:
         """(unrealized PnL, initial margin, maintenance margin) were the mark `mark`: what a shock re-values,
         without building a new record (stress walks a thousand steps over thousands of positions)."""
         notional = self.quantity * mark
         rate, amount = self.maint_terms(notional)
-        return self.side * self.quantity * (mark - self.entry_price), notional / self.leverage, notional * rate - amount
+        maint = max(notional * rate - amount, ZERO)
+        return self.side * self.quantity * (mark - self.entry_price), notional / self.leverage, maint
 
 
 class Tier(Record):

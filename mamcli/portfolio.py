@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from mamcli.inputs import read_input
 from mamcli.model import MODES, MULTI, Asset, Bracket, InputError, Portfolio, Position, Problems, Rules, Tier
-from mamcli.numbers import ONE, ZERO, D, NumberError, plain
+from mamcli.numbers import ONE, ZERO, D, NumberError, figure, plain
 from mamcli.text import escape
 
 if TYPE_CHECKING:
@@ -930,6 +930,14 @@ def _load_positions(
                     f"notional {notional} of {key} is at or beyond the last cap {table[-1].cap}; add the next bracket",
                 )
                 continue
+        elif maint_amount is not None and maint_amount > quantity * mark * mmr:
+            p.add(
+                f"{key}.maint_amount",
+                f"{symbol}: {figure(maint_amount)} is more than notional times rate, "
+                f"{figure(quantity * mark)} x {plain(mmr)} = {figure(quantity * mark * mmr)}: maintenance would be "
+                "negative; give the bracket's cum with its own rate, or a [brackets] table",
+            )
+            continue
         out.append(
             Position(
                 symbol=symbol,

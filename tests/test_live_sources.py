@@ -75,3 +75,26 @@ def test_live_source_misuse_is_a_usage_error(rest, tmp_path):  # noqa: F811
 def test_live_needs_https_away_from_loopback():
     r = invoke("risk", "--live", "--base-url", "http://example.com")
     assert r.exit_code == 2 and r.stdout == "" and len(r.stderr.splitlines()) == 1
+
+
+def test_live_options_without_a_live_source_are_usage_errors():
+    from conftest import sample
+
+    for option, value, text in (
+        ("--ws-url", "wss://fstream.binance.com", "--ws-url goes with watch"),
+        ("--timeout", "5", "--timeout goes with --live or --live-prices"),
+        ("--base-url", "https://fapi.binance.com", "--base-url goes with --live or --live-prices"),
+    ):
+        r = invoke("risk", sample("hedged.toml"), option, value)
+        assert r.exit_code == 2 and r.stdout == "" and text in r.stderr, option
+
+
+def test_import_keeps_the_tier_and_rules_it_was_given():
+    from conftest import ROOT
+
+    pay = ROOT / "tests" / "payloads"
+    args = ["--account", str(pay / "account_v2.json"), "--index", str(pay / "assetIndex.json")]
+    args += ["--brackets", str(pay / "leverageBracket.json")]
+    r = invoke("--tier", "vip3", "import", *args, "--rules", "binance")
+    assert r.exit_code == 0, r.stderr
+    assert 'tier = "vip3"' in r.stdout and 'rules = "binance"' in r.stdout

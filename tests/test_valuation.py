@@ -312,3 +312,79 @@ def test_a_single_asset_import_agrees_with_binance_like_with_like(tmp_path):
     assert "availableBalance 949.00000000 agrees" in r.stderr
     assert "totalMaintMargin 2.44000000 agrees" in r.stderr
     assert "E-" not in r.stderr  # never an exponent
+
+
+def test_maintenance_is_never_negative(load, write):
+    from mamcli.model import InputError
+    from mamcli.portfolio import load_portfolio
+
+    text = """
+        [account]
+        mode = "multi-asset"
+        [assets.USDT]
+        balance = 100
+        price = 1
+        [[positions]]
+        symbol = "BTCUSDT"
+        side = "long"
+        quantity = 0.1
+        entry_price = 60000
+        mark_price = 60000
+        maint_margin_rate = 0.005
+        maint_amount = {amount}
+    """
+    # 0.1 × 60,000 × 0.005 = 30 < 50: the file asks for a negative requirement, refused with the figures
+    with pytest.raises(InputError) as e:
+        load_portfolio(write(text.format(amount=50)))
+    assert "maint_amount: BTCUSDT: 50 is more than notional times rate, 6,000.00 x 0.005 = 30" in str(e.value)
+    # amount 20 loads (30 − 20 = 10); a 90 % fall takes the notional to 600: 600 × 0.005 − 20 = −17 → 0
+    pf = engine.what_if(load(text.format(amount=20)), shocks=[("BTC", D("-0.9"))])
+    assert pf.positions[0].maint_margin == 0
+    assert engine.risk(pf).maint_margin_usd == 0
+
+
+@pytest.mark.parametrize("mode", ["single-asset", "multi-asset"])
+def test_an_inconsistent_table_on_a_floor_keeps_its_jump(load, mode):
+    # The floor case above with cum 0 in the upper bracket (inconsistent: it should be 50).  Today, on the
+    # floor: 50,000 × 0.005 = 250; a hair lower, the 0.4 % bracket: 200, so the buffer jumps up by 50 and the
+    # answer is the lower bracket's own line, Binance's formula: (10,000 − 50,000) / (0.004 − 1) = 40,160.64…
+    text = FLOOR_CASE.format(mode=mode).replace("mmr = 0.005, cum = 50", "mmr = 0.005, cum = 0")
+    r = engine.risk(load(text))
+    assert r.positions[0].maint_margin == D(250)
+    assert abs(r.positions[0].liquidation_price - div(40000, D("0.996"))) < D("1e-40")
+
+
+def test_single_asset_shocks_are_zero_once_a_pool_is_liquidated(load):
+    # USDT cross pool healthy; an isolated ETHUSDT short whose pool is under water (equity 10 + (−1) × 1 ×
+    # (3,100 − 3,000) = −90 while 3,100 × 0.005 = 15.5 is due): the account's band is liquidation already, so
+    # every shock that "brings the ratio to 100 %" is 0.
+    pf = load("""
+        [account]
+        mode = "single-asset"
+        rules = "seed"
+        [assets.USDT]
+        balance = 10000
+        price = 1
+        [assets.BTC]
+        balance = 0.1
+        price = 60000
+        [[positions]]
+        symbol = "BTCUSDT"
+        side = "long"
+        quantity = 0.1
+        entry_price = 60000
+        mark_price = 60000
+        maint_margin_rate = 0.004
+        [[positions]]
+        symbol = "ETHUSDT"
+        side = "short"
+        quantity = 1
+        entry_price = 3000
+        mark_price = 3100
+        maint_margin_rate = 0.005
+        margin_type = "isolated"
+        isolated_wallet = 10
+    """)
+    r = engine.risk(pf)
+    assert r.band == "liquidation"
+    assert all(s.down == 0 and s.up == 0 for s in r.liquidation_shocks.values())
