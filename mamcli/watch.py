@@ -414,6 +414,7 @@ class Watcher:
         self.listen_key: str | None = None
         self.sockets: dict[str, Any] = {}
         self.resubscribe = False
+        self.closing_user: str | None = None  # why we closed the user data stream ourselves
         self.symbols = self._symbols()
 
     # ------------------------------------------------------------------ helpers
@@ -746,6 +747,8 @@ class Watcher:
         while True:
             ws = self.sockets["user"]
             reason = await self._read(ws, self.on_user)
+            if self.closing_user:
+                reason, self.closing_user = self.closing_user, None
             immediate = reason.startswith(("listenKey", "resync"))  # not a network failure: no backoff
             await self._reconnect("user", reason, self.user_url, immediate=immediate)
 
@@ -838,7 +841,8 @@ class Watcher:
                 await self._rest(lambda: self.rest.put(LISTEN_KEY, keyed=True))
             except InputError as e:
                 if any(KEY_GONE in p for p in e.problems) and "user" in self.sockets:
-                    await self.sockets["user"].close()  # the user loop takes a new key
+                    self.closing_user = f"listenKey gone (error {KEY_GONE} on the keep-alive)"
+                    await self.sockets["user"].close()  # the user loop takes a new key, at once
                 else:
                     self.warn(f"keeping the listenKey alive failed: {'; '.join(e.problems)}")
 

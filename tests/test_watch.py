@@ -24,6 +24,7 @@ from test_sources import KEY, PAYLOADS, SECRET, recorded
 from test_sources import rest as rest  # a fixture, re-exported for these tests
 
 from mamcli.cli import main
+from mamcli.watch import LISTEN_KEY
 
 ROOT = Path(__file__).parent.parent
 FRAMES = Path(__file__).parent / "frames"
@@ -471,3 +472,132 @@ def test_band_thresholds_and_backoff():
     assert liq_level(Decimal("0.15"), Decimal(15), Decimal(5)) == "ok"  # at the threshold: not below it
     assert liq_level(Decimal("0.1499"), Decimal(15), Decimal(5)) == "warn"
     assert liq_level(Decimal("0.0499"), Decimal(15), Decimal(5)) == "crit"
+
+
+# ------------------------------------------------------------------------------------------ the listenKey
+
+FIRST_KEY = json.loads(recorded("POST", "/fapi/v1/listenKey", 0)[1])["listenKey"]
+SECOND_KEY = "second0key0after0renewal0Zq7Xc3Vb9Nm1Lk5Jh8Gf2Ds4Ap6Ow0Ie3Ur7Yt1Wq9Ez5Rx2Cv8Bn4Mk6Jl0Hg3Fd7Sa1"
+
+Seen = list[tuple[str, str, dict[str, str]]]
+
+
+def renewing(put: tuple[int, bytes] | None = None) -> Callable[[str, str, int], tuple[int, bytes]]:
+    """The recorded REST answers, but the second POST /fapi/v1/listenKey hands out SECOND_KEY, and the first
+    PUT is answered with `put` (when given)."""
+
+    def answer(method: str, path: str, n: int) -> tuple[int, bytes]:
+        if path == LISTEN_KEY and method == "POST" and n >= 1:
+            return 200, json.dumps({"listenKey": SECOND_KEY}).encode()
+        if path == LISTEN_KEY and method == "PUT":
+            return put if put is not None and n == 0 else (200, b"{}")
+        return recorded(method, path, n)
+
+    return answer
+
+
+def live_watch(server: FakeStreams, base: str, duration: str, **extra: str) -> tuple[int, list[dict[str, Any]], str]:
+    return watch(
+        "--live",
+        "--ws-url",
+        server.url,
+        "--base-url",
+        base,
+        "--interval",
+        "0.02",
+        "--duration",
+        duration,
+        environ=live_env(**extra),
+    )
+
+
+def user_paths(server: FakeStreams) -> list[str]:
+    return [p for p in server.paths if p.split("?")[0] == "/private/ws"]
+
+
+def key_of(path: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    return parse_qs(urlsplit(path).query)["listenKey"][0]
+
+
+def no_secret_anywhere(seen: Seen, *texts: str) -> None:
+    for method, path, headers in seen:
+        assert SECRET not in path and all(SECRET not in f"{k}: {v}" for k, v in headers.items()), (method, path)
+    for text in texts:
+        assert SECRET not in text
+
+
+def test_the_listen_key_is_kept_alive_with_put_and_the_key_header(streams, rest):
+    base, seen = rest()
+    server = streams({"/market/stream": [script("market-idle.jsonl")], "/private/ws": [["# nothing"]]})
+    code, events, err = live_watch(server, base, "1.2", MAMCLI_WATCH_KEEPALIVE_S="0.15")
+    assert code == 0, err
+    # 1.2 s at one PUT every 0.15 s: several; "repeatedly" asked as at least 3, far from the ~7 expected
+    puts = [(p, h) for m, p, h in seen if m == "PUT"]
+    assert len(puts) >= 3, seen
+    for path, headers in puts:
+        assert path == LISTEN_KEY  # no query: no timestamp, no signature (the key header only)
+        assert headers["X-MBX-APIKEY"] == KEY
+    # the key stays alive: one POST, one user data stream connection, no reconnect, no warning
+    assert [m for m, p, _ in seen if p.startswith(LISTEN_KEY)].count("POST") == 1
+    assert len(user_paths(server)) == 1 and "reconnect" not in names(events)
+    assert err == ""
+    no_secret_anywhere(seen, err, json.dumps(events, default=str))
+
+
+def test_listen_key_expired_gives_a_new_key_and_a_reconnect_that_still_applies_updates(streams, rest):
+    base, seen = rest(renewing())
+    server = streams(
+        {
+            "/market/stream": [script("market-idle.jsonl")],
+            "/private/ws": [script("user-key-expired.jsonl"), script("user-deposit.jsonl")],
+        }
+    )
+    # a renewal is not a network failure: no backoff (at 30 s a backoff would outlast the 1.5 s watch)
+    code, events, err = live_watch(server, base, "1.5", MAMCLI_WATCH_BACKOFF_S="30")
+    assert code == 0, err
+    # POST, listenKeyExpired on the stream, POST again: the second connection carries the NEW key
+    assert [m for m, p, _ in seen if p.startswith(LISTEN_KEY)] == ["POST", "POST"]
+    assert [key_of(p) for p in user_paths(server)] == [FIRST_KEY, SECOND_KEY]
+    reconnect = next(e for e in events if e["event"] == "reconnect")
+    assert reconnect["stream"] == "user" and reconnect["reason"] == "listenKeyExpired"
+    assert reconnect["attempts"] == 1
+    # re-seeded from REST on the reconnect: the start's figures (USDT 2200 × 0.9999 + BTC 2850 = 5049.78)
+    assert reconnect["equity_usd"] == START_EQUITY
+    # then, on the new connection, a deposit: USDT cross wallet 2000 → 2600; equity rises by 600 × 0.9999 = 599.94
+    account = next(e for e in events if e["event"] == "account")
+    assert names(events).index("reconnect") < names(events).index("account")
+    assert account["reason"] == "DEPOSIT"
+    assert account["equity_usd"] - START_EQUITY == Decimal("599.94")
+    assert account["equity_usd"] == Decimal("5649.72")  # (2600 + 200) × 0.9999 + 2850 = 2799.72 + 2850
+    no_secret_anywhere(seen, err)
+
+
+def test_error_1125_on_the_keep_alive_gives_a_new_key_and_a_reconnect_that_still_applies_updates(streams, rest):
+    gone = (400, b'{"code": -1125, "msg": "This listenKey does not exist."}')
+    base, seen = rest(renewing(put=gone))
+    server = streams(
+        {
+            "/market/stream": [script("market-idle.jsonl")],
+            "/private/ws": [["# nothing"], script("user-deposit.jsonl")],
+        }
+    )
+    # the first PUT after 0.2 s is refused with -1125; the later ones (every 0.2 s) succeed.  No backoff for a
+    # renewal: at 30 s a backoff would outlast the 1.5 s watch
+    code, events, err = live_watch(server, base, "1.5", MAMCLI_WATCH_KEEPALIVE_S="0.2", MAMCLI_WATCH_BACKOFF_S="30")
+    assert code == 0, err
+    calls = [m for m, p, _ in seen if p.startswith(LISTEN_KEY)]
+    assert calls[:2] == ["POST", "PUT"] and calls.count("POST") == 2  # the refused PUT, then one new key
+    assert all(h["X-MBX-APIKEY"] == KEY for m, p, h in seen if p.startswith(LISTEN_KEY))
+    assert [key_of(p) for p in user_paths(server)] == [FIRST_KEY, SECOND_KEY]
+    reconnect = next(e for e in events if e["event"] == "reconnect")
+    assert reconnect["stream"] == "user" and reconnect["attempts"] == 1
+    assert reconnect["reason"].startswith("listenKey gone") and "-1125" in reconnect["reason"]
+    assert reconnect["equity_usd"] == START_EQUITY
+    # the deposit on the new connection: equity 5049.78 + 600 × 0.9999 = 5649.72
+    account = next(e for e in events if e["event"] == "account")
+    assert names(events).index("reconnect") < names(events).index("account")
+    assert account["reason"] == "DEPOSIT" and account["equity_usd"] - START_EQUITY == Decimal("599.94")
+    assert "keeping the listenKey alive failed" not in err  # -1125 is handled, not merely reported
+    no_secret_anywhere(seen, err)
