@@ -255,7 +255,7 @@ def load_rules(path: str, label: str) -> Rules:
     red = _number(p, "bands", bands, "red", required=True, check=fraction)
     if yellow is not None and red is not None and not yellow < red:
         p.add("bands", "yellow must be below red")
-    tiers = []
+    tiers: list[Tier] = []
     raw_tiers = doc.get("tiers")
     if not isinstance(raw_tiers, list) or not raw_tiers:
         p.add("tiers", "must be an array of at least one [[tiers]] table")
@@ -265,8 +265,8 @@ def load_rules(path: str, label: str) -> Rules:
         if not isinstance(t, dict):
             p.add(key, "must be a table")
             continue
-        _unknown_keys(p, f"{key}.", t, ("name", "threshold_usd", "thresholds"))
-        tname = _text(p, key, t, "name", required=True)
+        _unknown_keys(p, f"{key}.", t, ("name", "names", "threshold_usd", "thresholds"))
+        tnames = _tier_names(p, key, t)
         usd = _number(p, key, t, "threshold_usd", check=non_positive)
         units = {}
         for asset in _table(p, f"{key}.thresholds", t.get("thresholds")):
@@ -276,8 +276,7 @@ def load_rules(path: str, label: str) -> Rules:
             d = _number(p, f"{key}.thresholds", t["thresholds"], asset, check=non_positive)
             if d is not None:
                 units[asset] = d
-        if tname:
-            tiers.append(Tier(tname, usd, units))
+        tiers.extend(Tier(tname, usd, dict(units)) for tname in tnames)
     names = [t.name for t in tiers]
     for n in sorted({n for n in names if names.count(n) > 1}):
         p.add("tiers", f"tier {_safe(n)!r} is listed more than once")
@@ -315,6 +314,22 @@ def load_rules(path: str, label: str) -> Rules:
         brackets_as_of=as_of,
         brackets_source=source,
     )
+
+
+def _tier_names(p: Problems, key: str, table: Mapping[str, object]) -> list[str]:
+    """A [[tiers]] table's tier: `name = "vip1"`; or several tiers that share its thresholds, in order:
+    `names = ["vip2", "vip3"]` (one table, parsed and checked once, for each)."""
+    if "names" not in table:
+        name = _text(p, key, table, "name", required=True)
+        return [name] if name else []
+    if "name" in table:
+        p.add(f"{key}.names", "give name or names, not both")
+        return []
+    names = table["names"]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+        p.add(f"{key}.names", 'must be a list of tier names in quotes, such as ["vip2", "vip3"]')
+        return []
+    return names
 
 
 def _flag(p: Problems, key: str, table: Mapping[str, object], name: str) -> bool:
