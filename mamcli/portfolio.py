@@ -73,8 +73,22 @@ _WORDS = {
     "autoexchange_haircut": "auto-exchange haircut",
     "autoexchange_ask_buffer": "auto-exchange ask buffer",
 }
-ASSET_NAME = re.compile(r"[A-Z0-9]{1,20}\Z")
-SYMBOL_NAME = re.compile(r"[A-Z0-9]{2,40}(_[0-9A-Z]{1,12})?\Z")
+# Asset and symbol names, checked with a set rather than a regular expression: compiling the two patterns
+# cost every run ~65 µs.
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
+def is_asset_name(text: str) -> bool:
+    """[A-Z0-9]{1,20}: BTC, USDT, 1000SATS."""
+    return 0 < len(text) <= 20 and _NAME_CHARS.issuperset(text)
+
+
+def is_symbol_name(text: str) -> bool:
+    """[A-Z0-9]{2,40}, then optionally _ and [A-Z0-9]{1,12} (a delivery contract: BTCUSDT_250627)."""
+    base, sep, suffix = text.partition("_")
+    if not (2 <= len(base) <= 40 and _NAME_CHARS.issuperset(base)):
+        return False
+    return not sep or (0 < len(suffix) <= 12 and _NAME_CHARS.issuperset(suffix))
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -87,7 +101,9 @@ def read_toml(path: str, label: str) -> dict[str, Any]:
 
 def parse_toml(data: bytes, label: str) -> dict[str, Any]:
     try:
-        text = data.decode("utf-8-sig")
+        text = data.removeprefix(b"\xef\xbb\xbf").decode(
+            "utf-8"
+        )  # a BOM dropped; not "utf-8-sig": a codec import a run
     except UnicodeDecodeError as e:
         raise InputError([f"{label}: is not UTF-8 text (bad byte at offset {e.start}); is it a TOML file?"]) from None
     if not text.strip():
@@ -270,7 +286,7 @@ def load_rules(path: str, label: str) -> Rules:
         usd = _number(p, key, t, "threshold_usd", check=non_positive)
         units = {}
         for asset in _table(p, f"{key}.thresholds", t.get("thresholds")):
-            if not ASSET_NAME.match(str(asset)):
+            if not is_asset_name(str(asset)):
                 p.add(f"{key}.thresholds.{_safe(asset)}", "an asset name is upper-case letters and digits, such as BTC")
                 continue
             d = _number(p, f"{key}.thresholds", t["thresholds"], asset, check=non_positive)
@@ -352,7 +368,7 @@ def _load_fees(
         if symbol == default_key:
             default = _number(p, key, table, symbol, check=fraction)
             continue
-        if not SYMBOL_NAME.match(str(symbol)):
+        if not is_symbol_name(str(symbol)):
             p.add(
                 f"{key}.{_safe(symbol)}",
                 "not a futures symbol such as BTCUSDT" + (f" (or {default_key!r})" if default_key else ""),
@@ -430,7 +446,7 @@ def _load_rules_brackets(
 def _snapshot_tables(p: Problems, inline: dict[str, Any]) -> dict[str, tuple[Bracket, ...]]:
     tables = _load_brackets(p, {"brackets": inline})
     for symbol in list(tables):
-        if not SYMBOL_NAME.match(str(symbol)):
+        if not is_symbol_name(str(symbol)):
             p.add(f"brackets.{_safe(symbol)}", "not a futures symbol such as BTCUSDT (or as_of, source)")
             del tables[symbol]
     return tables
@@ -626,7 +642,7 @@ def _load_exchange_info(p: Problems, doc: dict[str, Any]) -> tuple[dict[str, Dec
     thresholds: dict[str, Decimal] = {}
     table = _table(p, "exchange_info.thresholds", raw.get("thresholds"))
     for asset in table:
-        if not ASSET_NAME.match(str(asset)):
+        if not is_asset_name(str(asset)):
             p.add(f"exchange_info.thresholds.{_safe(asset)}", "an asset name is upper-case letters and digits")
             continue
         d = _number(p, "exchange_info.thresholds", table, asset, check=non_positive)
@@ -696,7 +712,7 @@ def _load_assets(p: Problems, doc: dict[str, Any], profile: Rules, assumptions: 
     defaulted_ask = False
     for name, fields in raw.items():
         key = f"assets.{_safe(name)}"
-        if not ASSET_NAME.match(str(name)):
+        if not is_asset_name(str(name)):
             p.add(key, "an asset name is upper-case letters and digits, such as BTC or USDT")
             continue
         if not isinstance(fields, dict):
@@ -862,7 +878,7 @@ def _load_positions(
         key = f"positions[{i}]"
         _unknown_keys(p, f"{key}.", row, POSITION_KEYS)
         symbol = _text(p, key, row, "symbol", required=True)
-        if symbol is not None and not SYMBOL_NAME.match(symbol):
+        if symbol is not None and not is_symbol_name(symbol):
             p.add(f"{key}.symbol", f"{symbol!r} is not a futures symbol such as BTCUSDT")
             symbol = None
         side = _text(p, key, row, "side", ("long", "short"), required=True)
