@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, MutableMapping, Sequence
     from decimal import Decimal
     from typing import IO, TypeVar
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     Assignments = tuple[tuple[str, Decimal], ...]  # --price / --shock: (asset, value) in the order given
     F = TypeVar("F", bound=Callable[..., Any])
+    Factory = Callable[[], Callable[..., Any]]  # a command's callback, made with its parameters attached
 
     # The mixins below are mixed into click.Command and click.Group: mypy reads them as the Command they
     # extend (so super() and self are typed); at run time they stay plain classes.
@@ -191,7 +192,48 @@ class Command(_AccountParams, _OnceOnly, _PlainHelp, click.Command):
 
 
 class Group(_AccountParams, _OnceOnly, _PlainHelp, click.Group):
+    """The `mamcli` group.  Its commands are built only when asked for (Click's lazy loading of subcommands):
+    each is registered as a factory with `@main.lazy(name, **attrs)`, and a run builds the one it runs, not
+    all of them with their ~60 options (~0.5 ms of every cron call).  Help, completion and `commands` build
+    every command."""
+
     command_class = Command
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.factories: dict[str, Callable[[], click.Command]] = {}
+        super().__init__(*args, **kwargs)
+
+    def lazy(self, name: str, **attrs: Any) -> Callable[[Factory], Factory]:
+        """Register a command: the decorated factory returns its callback, parameters attached (@click.option…);
+        the command is made from it, with `attrs` (short_help, cls…), on first use."""
+
+        cls: type[click.Command] = attrs.pop("cls", self.command_class)
+
+        def register(factory: Factory) -> Factory:
+            self.factories[name] = lambda: click.command(name, cls=cls, **attrs)(factory())
+            return factory
+
+        return register
+
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
+        built = self._built
+        if cmd_name not in built and cmd_name in self.factories:
+            built[cmd_name] = self.factories[cmd_name]()
+        return built.get(cmd_name)
+
+    def list_commands(self, ctx: click.Context | None) -> list[str]:
+        return sorted({*self._built, *self.factories})
+
+    @property
+    def commands(self) -> MutableMapping[str, click.Command]:
+        """Every command, built (for help, listings and tests)."""
+        for name in self.factories:
+            self.get_command(None, name)
+        return self._built
+
+    @commands.setter
+    def commands(self, value: MutableMapping[str, click.Command]) -> None:
+        self._built = value
 
     def command_named(self, args: list[str]) -> str | None:
         """The command name in a command line, found before parsing it: the first word that is neither an
@@ -616,55 +658,58 @@ class _PortfolioPath(_TextParam):
 PORTFOLIO = _PortfolioPath()
 
 
-def portfolio_command(name: str, short: str) -> Callable[[Callable[..., None]], click.Command]:
-    """A subcommand taking PORTFOLIO… and --json, the same everywhere."""
-
-    def decorate(fn: Callable[..., None]) -> click.Command:
-        fn = click.option(
-            "-v", "--verbose", is_flag=True, expose_value=False, callback=_remember, help="List every assumption."
-        )(fn)
-        fn = click.option(
-            "--wide", is_flag=True, expose_value=False, callback=_remember, help="Every column, whatever the width."
-        )(fn)
-        fn = click.option(
-            "--json", "as_json", is_flag=True, help="Print one JSON object (several PORTFOLIOs: JSON Lines)."
-        )(fn)
-        fn = click.argument("portfolio", nargs=-1, metavar="PORTFOLIO...", type=PORTFOLIO)(fn)
-        fn = account_options(click.pass_context(fn))
-        return main.command(name, short_help=short)(fn)
-
-    return decorate
+def portfolio_options(fn: Callable[..., None]) -> Callable[..., None]:
+    """The parameters of a command taking PORTFOLIO… and --json, the same everywhere."""
+    fn = click.option(
+        "-v", "--verbose", is_flag=True, expose_value=False, callback=_remember, help="List every assumption."
+    )(fn)
+    fn = click.option(
+        "--wide", is_flag=True, expose_value=False, callback=_remember, help="Every column, whatever the width."
+    )(fn)
+    fn = click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON object (several PORTFOLIOs: JSON Lines)."
+    )(fn)
+    fn = click.argument("portfolio", nargs=-1, metavar="PORTFOLIO...", type=PORTFOLIO)(fn)
+    return account_options(click.pass_context(fn))
 
 
-@portfolio_command("equity", "Collateral, initial margin, available for orders.")
-def equity_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool) -> None:
-    """Collateral after haircuts, initial margin and what is available for new orders."""
-    from mamcli import engine
+@main.lazy("equity", short_help="Collateral, initial margin, available for orders.")
+def _equity() -> Callable[..., None]:
+    @portfolio_options
+    def equity_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool) -> None:
+        """Collateral after haircuts, initial margin and what is available for new orders."""
+        from mamcli import engine
 
-    run(ctx, portfolio, as_json, engine.equity)
+        run(ctx, portfolio, as_json, engine.equity)
+
+    return equity_cmd
 
 
 BAND_CHOICE = click.Choice(["green", "yellow", "red", "liquidation", "never"])
 
 
-@portfolio_command("risk", "Margin ratio, band, liquidation prices.")
-@click.option(
-    "--fail-on",
-    type=BAND_CHOICE,
-    default="red",
-    show_default=True,
-    help="Exit 1 when the band is at or beyond this one (never: exit 0 whatever the band).",
-)
-@click.option(
-    "--compare",
-    is_flag=True,
-    help="Also lay the account out as isolated, single-asset cross and multi-asset side by side.",
-)
-def risk_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool, fail_on: str, compare: bool) -> None:
-    """Margin ratio, band, liquidation prices and shocks; exit 1 at or beyond --fail-on."""
-    from mamcli import engine
+@main.lazy("risk", short_help="Margin ratio, band, liquidation prices.")
+def _risk() -> Callable[..., None]:
+    @portfolio_options
+    @click.option(
+        "--fail-on",
+        type=BAND_CHOICE,
+        default="red",
+        show_default=True,
+        help="Exit 1 when the band is at or beyond this one (never: exit 0 whatever the band).",
+    )
+    @click.option(
+        "--compare",
+        is_flag=True,
+        help="Also lay the account out as isolated, single-asset cross and multi-asset side by side.",
+    )
+    def risk_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool, fail_on: str, compare: bool) -> None:
+        """Margin ratio, band, liquidation prices and shocks; exit 1 at or beyond --fail-on."""
+        from mamcli import engine
 
-    run(ctx, portfolio, as_json, lambda pf: engine.risk(pf, with_compare=compare), fail_on)
+        run(ctx, portfolio, as_json, lambda pf: engine.risk(pf, with_compare=compare), fail_on)
+
+    return risk_cmd
 
 
 def _shock_range(ctx: click.Context, param: click.Parameter, value: str) -> tuple[str, Decimal, Decimal]:
@@ -677,195 +722,217 @@ def _shock_range(ctx: click.Context, param: click.Parameter, value: str) -> tupl
     return parts[0], low, high
 
 
-@portfolio_command("stress", "Sweep one asset's shock; find the cliff.")
-@click.option(
-    "--shock-range",
-    required=True,
-    metavar="ASSET:FROM%:TO%",
-    callback=_shock_range,
-    help="The asset and the range of shocks to sweep, e.g. BTC:-50%:+50%.",
-)
-@click.option(
-    "--steps",
-    type=click.IntRange(2, 1001),
-    default=21,
-    show_default=True,
-    help="Evenly spaced shocks, both ends included.",
-)
-@click.option(
-    "--fail-on",
-    type=BAND_CHOICE,
-    default="red",
-    show_default=True,
-    help="Exit 1 when some step is at or beyond this band.",
-)
-def stress_cmd(
-    ctx: click.Context,
-    portfolio: tuple[str, ...],
-    as_json: bool,
-    shock_range: tuple[str, Decimal, Decimal],
-    steps: int,
-    fail_on: str,
-) -> None:
-    """The account across a sweep of one asset's shock, and the exact shock that liquidates it."""
-    from mamcli import engine
-
-    asset, low, high = shock_range
-    run(
-        ctx,
-        portfolio,
-        as_json,
-        lambda pf: engine.stress(pf, asset, low, high, steps),
-        fail_on,
+@main.lazy("stress", short_help="Sweep one asset's shock; find the cliff.")
+def _stress() -> Callable[..., None]:
+    @portfolio_options
+    @click.option(
+        "--shock-range",
+        required=True,
+        metavar="ASSET:FROM%:TO%",
+        callback=_shock_range,
+        help="The asset and the range of shocks to sweep, e.g. BTC:-50%:+50%.",
     )
+    @click.option(
+        "--steps",
+        type=click.IntRange(2, 1001),
+        default=21,
+        show_default=True,
+        help="Evenly spaced shocks, both ends included.",
+    )
+    @click.option(
+        "--fail-on",
+        type=BAND_CHOICE,
+        default="red",
+        show_default=True,
+        help="Exit 1 when some step is at or beyond this band.",
+    )
+    def stress_cmd(
+        ctx: click.Context,
+        portfolio: tuple[str, ...],
+        as_json: bool,
+        shock_range: tuple[str, Decimal, Decimal],
+        steps: int,
+        fail_on: str,
+    ) -> None:
+        """The account across a sweep of one asset's shock, and the exact shock that liquidates it."""
+        from mamcli import engine
+
+        asset, low, high = shock_range
+        run(
+            ctx,
+            portfolio,
+            as_json,
+            lambda pf: engine.stress(pf, asset, low, high, steps),
+            fail_on,
+        )
+
+    return stress_cmd
 
 
-@portfolio_command("ltv", "Loan-to-value and the idle-account trigger.")
-def ltv_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool) -> None:
-    """Loan-to-value of the wallet balances; exit 1 when the idle-account LTV trigger is reached."""
-    from mamcli import engine
+@main.lazy("ltv", short_help="Loan-to-value and the idle-account trigger.")
+def _ltv() -> Callable[..., None]:
+    @portfolio_options
+    def ltv_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool) -> None:
+        """Loan-to-value of the wallet balances; exit 1 when the idle-account LTV trigger is reached."""
+        from mamcli import engine
 
-    run(ctx, portfolio, as_json, engine.ltv)
+        run(ctx, portfolio, as_json, engine.ltv)
 
-
-@portfolio_command("autoexchange", "Would auto-exchange fire, what would it sell.")
-@click.option(
-    "--what-if", is_flag=True, help="Show the cover plan for every negative balance even when nothing triggers yet."
-)
-def autoexchange_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool, what_if: bool) -> None:
-    """Whether auto-exchange fires, what it sells and what that costs; exit 1 when it fires."""
-    from mamcli import engine
-
-    run(ctx, portfolio, as_json, lambda pf: engine.autoexchange(pf, what_if=what_if))
+    return ltv_cmd
 
 
-@portfolio_command("switch-check", "Would Binance accept a margin mode switch.")
-@click.option(
-    "--to",
-    "to",
-    type=click.Choice(["multi-asset", "single-asset"]),
-    default=None,
-    help="Target mode (default: the other mode).",
-)
-def switch_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool, to: str | None) -> None:
-    """Whether Binance would let the account switch mode, and the account before and after."""
-    from mamcli import engine
+@main.lazy("autoexchange", short_help="Would auto-exchange fire, what would it sell.")
+def _autoexchange() -> Callable[..., None]:
+    @portfolio_options
+    @click.option(
+        "--what-if", is_flag=True, help="Show the cover plan for every negative balance even when nothing triggers yet."
+    )
+    def autoexchange_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool, what_if: bool) -> None:
+        """Whether auto-exchange fires, what it sells and what that costs; exit 1 when it fires."""
+        from mamcli import engine
 
-    run(ctx, portfolio, as_json, lambda pf: engine.switch_check(pf, to))
+        run(ctx, portfolio, as_json, lambda pf: engine.autoexchange(pf, what_if=what_if))
+
+    return autoexchange_cmd
+
+
+@main.lazy("switch-check", short_help="Would Binance accept a margin mode switch.")
+def _switch_check() -> Callable[..., None]:
+    @portfolio_options
+    @click.option(
+        "--to",
+        "to",
+        type=click.Choice(["multi-asset", "single-asset"]),
+        default=None,
+        help="Target mode (default: the other mode).",
+    )
+    def switch_cmd(ctx: click.Context, portfolio: tuple[str, ...], as_json: bool, to: str | None) -> None:
+        """Whether Binance would let the account switch mode, and the account before and after."""
+        from mamcli import engine
+
+        run(ctx, portfolio, as_json, lambda pf: engine.switch_check(pf, to))
+
+    return switch_cmd
 
 
 # ---------------------------------------------------------------------------------------------- import
 
 
-@main.command("import", short_help="Binance API responses to a portfolio file.")
-@click.option("--account", "account", metavar="FILE", help="Saved body of GET /fapi/v2/account.")
-@click.option("--positions", "positions", metavar="FILE", help="Saved body of GET /fapi/v2/positionRisk (or v3).")
-@click.option("--index", "index", metavar="FILE", help="Saved body of GET /fapi/v1/assetIndex.")
-@click.option("--brackets", "brackets", metavar="FILE", help="Saved body of GET /fapi/v1/leverageBracket.")
-@click.option("--mode", "mode", metavar="FILE", help="Saved body of GET /fapi/v1/multiAssetsMargin.")
-@click.option(
-    "--exchange-info",
-    "exchange_info",
-    metavar="FILE",
-    help="Saved body of GET /fapi/v1/exchangeInfo (thresholds, fees).",
-)
-@click.option(
-    "-o",
-    "--output",
-    default="-",
-    metavar="PATH|-",
-    show_default=True,
-    help="Where to write the portfolio; - is standard output.",
-)
-@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
-@account_options
-@click.pass_context
-def import_cmd(
-    ctx: click.Context,
-    account: str | None,
-    positions: str | None,
-    index: str | None,
-    brackets: str | None,
-    mode: str | None,
-    exchange_info: str | None,
-    output: str,
-    force: bool,
-) -> None:
-    """Turn Binance API responses into a portfolio file (written atomically, never over a file without --force).
+@main.lazy("import", short_help="Binance API responses to a portfolio file.")
+def _import() -> Callable[..., None]:
+    @click.option("--account", "account", metavar="FILE", help="Saved body of GET /fapi/v2/account.")
+    @click.option("--positions", "positions", metavar="FILE", help="Saved body of GET /fapi/v2/positionRisk (or v3).")
+    @click.option("--index", "index", metavar="FILE", help="Saved body of GET /fapi/v1/assetIndex.")
+    @click.option("--brackets", "brackets", metavar="FILE", help="Saved body of GET /fapi/v1/leverageBracket.")
+    @click.option("--mode", "mode", metavar="FILE", help="Saved body of GET /fapi/v1/multiAssetsMargin.")
+    @click.option(
+        "--exchange-info",
+        "exchange_info",
+        metavar="FILE",
+        help="Saved body of GET /fapi/v1/exchangeInfo (thresholds, fees).",
+    )
+    @click.option(
+        "-o",
+        "--output",
+        default="-",
+        metavar="PATH|-",
+        show_default=True,
+        help="Where to write the portfolio; - is standard output.",
+    )
+    @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+    @account_options
+    @click.pass_context
+    def import_cmd(
+        ctx: click.Context,
+        account: str | None,
+        positions: str | None,
+        index: str | None,
+        brackets: str | None,
+        mode: str | None,
+        exchange_info: str | None,
+        output: str,
+        force: bool,
+    ) -> None:
+        """Turn Binance API responses into a portfolio file (written atomically, never over a file without --force).
 
-    A global --price ASSET=VALUE supplies or replaces an asset's price.
-    """
-    from mamcli import importer
-    from mamcli.files import write_text
-    from mamcli.model import InputError
-    from mamcli.portfolio import load_text
-    from mamcli.valuation import account as value_of
+        A global --price ASSET=VALUE supplies or replaces an asset's price.
+        """
+        from mamcli import importer
+        from mamcli.files import write_text
+        from mamcli.model import InputError
+        from mamcli.portfolio import load_text
+        from mamcli.valuation import account as value_of
 
-    files = {"account": account, "positions": positions, "index": index, "brackets": brackets, "mode": mode}
-    files["exchange_info"] = exchange_info
-    live, base_url, timeout = ctx.obj.live, ctx.obj.base_url, ctx.obj.timeout
-    if ctx.obj.ws_url is not None:
-        raise click.UsageError("--ws-url goes with watch", ctx)
-    try:
-        if ctx.obj.live_prices:
-            raise InputError(["import: --live-prices refreshes a portfolio's prices; use --live to import the account"])
-        if ctx.obj.shocks:
-            raise InputError(["import: --shock changes an account, it does not describe one; use --price"])
-        if live:
-            if any(files.values()):
-                raise InputError(["import: --live fetches the responses itself; give no saved files with it"])
-            from mamcli import live as live_api
-
-            payloads = live_api.fetch(
-                base_url or live_api.DEFAULT_BASE_URL, timeout=live_api.TIMEOUT_SECONDS if timeout is None else timeout
-            )
-        else:
-            if base_url or timeout is not None:
-                raise InputError([f"import: {'--base-url' if base_url else '--timeout'} goes with --live"])
-            payloads = importer.Payloads()
-            for kind, path in files.items():
-                if path:
-                    payloads.add(kind, path, importer.read_json(path))
-        doc, totals = importer.build(payloads, dict(ctx.obj.prices))
-        for key, given in (("rules", ctx.obj.rules), ("tier", ctx.obj.tier)):
-            if given is not None:  # what the user chose is kept in the file, not left to the defaults
-                doc.setdefault("account", {})[key] = given
-        text = importer.to_toml(doc, totals["notes"])
-        pf = load_text(text, "<imported portfolio>", rules=ctx.obj.rules, tier=ctx.obj.tier)
-        acct = value_of(pf)
-        write_text(output, text, force=force)
-    except InputError as e:
-        raise InputFailure(e.problems) from None
-    from mamcli.numbers import fixed
-
-    notes = [f"equity {fixed(acct.equity_usd, 2)} USD, maintenance {fixed(acct.maint_margin_usd, 2)} USD"]
-    if pf.multi:  # the account's USD figures after haircuts
-        pairs = [("totalMarginBalance", acct.equity_usd), ("totalMaintMargin", acct.maint_margin_usd)]
-    else:  # single-asset: the account-level figures are USDT's own (SPEC §10)
-        usdt = acct.totals.get("USDT")
-        pairs = (
-            []
-            if usdt is None
-            else [
-                ("totalMarginBalance", usdt.margin_balance),
-                ("availableBalance", usdt.available),
-                ("totalMaintMargin", usdt.maint_margin),
-            ]
-        )
-    for field, ours in pairs:
-        if field in totals:
-            theirs = totals[field]
-            if importer.agrees(ours, theirs):
-                notes.append(f"{field} {importer.plain(theirs)} agrees")
-            else:
-                notes.append(
-                    f"{field} {importer.plain(theirs)} DIFFERS from mamcli's {importer.plain(ours)} "
-                    "(check prices and haircuts)"
+        files = {"account": account, "positions": positions, "index": index, "brackets": brackets, "mode": mode}
+        files["exchange_info"] = exchange_info
+        live, base_url, timeout = ctx.obj.live, ctx.obj.base_url, ctx.obj.timeout
+        if ctx.obj.ws_url is not None:
+            raise click.UsageError("--ws-url goes with watch", ctx)
+        try:
+            if ctx.obj.live_prices:
+                raise InputError(
+                    ["import: --live-prices refreshes a portfolio's prices; use --live to import the account"]
                 )
-    where = "" if output == "-" else f"wrote {output}: "
-    from mamcli.console import message
+            if ctx.obj.shocks:
+                raise InputError(["import: --shock changes an account, it does not describe one; use --price"])
+            if live:
+                if any(files.values()):
+                    raise InputError(["import: --live fetches the responses itself; give no saved files with it"])
+                from mamcli import live as live_api
 
-    message(f"mamcli: import: {where}{'; '.join(notes)}")
+                payloads = live_api.fetch(
+                    base_url or live_api.DEFAULT_BASE_URL,
+                    timeout=live_api.TIMEOUT_SECONDS if timeout is None else timeout,
+                )
+            else:
+                if base_url or timeout is not None:
+                    raise InputError([f"import: {'--base-url' if base_url else '--timeout'} goes with --live"])
+                payloads = importer.Payloads()
+                for kind, path in files.items():
+                    if path:
+                        payloads.add(kind, path, importer.read_json(path))
+            doc, totals = importer.build(payloads, dict(ctx.obj.prices))
+            for key, given in (("rules", ctx.obj.rules), ("tier", ctx.obj.tier)):
+                if given is not None:  # what the user chose is kept in the file, not left to the defaults
+                    doc.setdefault("account", {})[key] = given
+            text = importer.to_toml(doc, totals["notes"])
+            pf = load_text(text, "<imported portfolio>", rules=ctx.obj.rules, tier=ctx.obj.tier)
+            acct = value_of(pf)
+            write_text(output, text, force=force)
+        except InputError as e:
+            raise InputFailure(e.problems) from None
+        from mamcli.numbers import fixed
+
+        notes = [f"equity {fixed(acct.equity_usd, 2)} USD, maintenance {fixed(acct.maint_margin_usd, 2)} USD"]
+        if pf.multi:  # the account's USD figures after haircuts
+            pairs = [("totalMarginBalance", acct.equity_usd), ("totalMaintMargin", acct.maint_margin_usd)]
+        else:  # single-asset: the account-level figures are USDT's own (SPEC §10)
+            usdt = acct.totals.get("USDT")
+            pairs = (
+                []
+                if usdt is None
+                else [
+                    ("totalMarginBalance", usdt.margin_balance),
+                    ("availableBalance", usdt.available),
+                    ("totalMaintMargin", usdt.maint_margin),
+                ]
+            )
+        for field, ours in pairs:
+            if field in totals:
+                theirs = totals[field]
+                if importer.agrees(ours, theirs):
+                    notes.append(f"{field} {importer.plain(theirs)} agrees")
+                else:
+                    notes.append(
+                        f"{field} {importer.plain(theirs)} DIFFERS from mamcli's {importer.plain(ours)} "
+                        "(check prices and haircuts)"
+                    )
+        where = "" if output == "-" else f"wrote {output}: "
+        from mamcli.console import message
+
+        message(f"mamcli: import: {where}{'; '.join(notes)}")
+
+    return import_cmd
 
 
 # ---------------------------------------------------------------------------------------------- check
@@ -903,108 +970,111 @@ def _report_unknown(text: str) -> None:
     flush()
 
 
-@main.command("check", cls=MonitoringCommand, short_help="Nagios/Icinga status line: every alarm of the account.")
-@click.argument("portfolio", nargs=-1, metavar="PORTFOLIO...", type=PORTFOLIO)
-@click.option(
-    "-w",
-    "--warning",
-    default="50",
-    show_default=True,
-    metavar="RANGE",
-    help="Warning range for the margin ratio in percent (Nagios syntax [@]start:end).",
-)
-@click.option(
-    "-c",
-    "--critical",
-    default="80",
-    show_default=True,
-    metavar="RANGE",
-    help="Critical range for the margin ratio in percent.",
-)
-@click.option(
-    "--ae-warn",
-    default="20",
-    show_default=True,
-    metavar="PERCENT",
-    help="WARNING when a wallet is within this percent of its auto-exchange threshold (triggered: CRITICAL).",
-)
-@click.option(
-    "--ltv-warn",
-    default="0.9",
-    show_default=True,
-    metavar="LTV",
-    help="WARNING when the LTV rule applies and the LTV is at least this (triggered: CRITICAL).",
-)
-@click.option(
-    "--liq-warn",
-    default="15",
-    show_default=True,
-    metavar="PERCENT",
-    help="WARNING when a price move of less than this percent liquidates the account.",
-)
-@click.option(
-    "--liq-crit",
-    default="5",
-    show_default=True,
-    metavar="PERCENT",
-    help="CRITICAL when a price move of less than this percent liquidates the account.",
-)
-@click.option(
-    "--max-age",
-    default=None,
-    metavar="SECONDS",
-    help="UNKNOWN when the data is older than this, or its time (as_of) is not known.",
-)
-@account_options
-@click.pass_context
-def check_cmd(
-    ctx: click.Context,
-    portfolio: tuple[str, ...],
-    warning: str,
-    critical: str,
-    ae_warn: str,
-    ltv_warn: str,
-    liq_warn: str,
-    liq_crit: str,
-    max_age: str | None,
-) -> None:
-    """Monitoring Plugins status: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; several PORTFOLIOs: long output.
+@main.lazy("check", cls=MonitoringCommand, short_help="Nagios/Icinga status line: every alarm of the account.")
+def _check() -> Callable[..., None]:
+    @click.argument("portfolio", nargs=-1, metavar="PORTFOLIO...", type=PORTFOLIO)
+    @click.option(
+        "-w",
+        "--warning",
+        default="50",
+        show_default=True,
+        metavar="RANGE",
+        help="Warning range for the margin ratio in percent (Nagios syntax [@]start:end).",
+    )
+    @click.option(
+        "-c",
+        "--critical",
+        default="80",
+        show_default=True,
+        metavar="RANGE",
+        help="Critical range for the margin ratio in percent.",
+    )
+    @click.option(
+        "--ae-warn",
+        default="20",
+        show_default=True,
+        metavar="PERCENT",
+        help="WARNING when a wallet is within this percent of its auto-exchange threshold (triggered: CRITICAL).",
+    )
+    @click.option(
+        "--ltv-warn",
+        default="0.9",
+        show_default=True,
+        metavar="LTV",
+        help="WARNING when the LTV rule applies and the LTV is at least this (triggered: CRITICAL).",
+    )
+    @click.option(
+        "--liq-warn",
+        default="15",
+        show_default=True,
+        metavar="PERCENT",
+        help="WARNING when a price move of less than this percent liquidates the account.",
+    )
+    @click.option(
+        "--liq-crit",
+        default="5",
+        show_default=True,
+        metavar="PERCENT",
+        help="CRITICAL when a price move of less than this percent liquidates the account.",
+    )
+    @click.option(
+        "--max-age",
+        default=None,
+        metavar="SECONDS",
+        help="UNKNOWN when the data is older than this, or its time (as_of) is not known.",
+    )
+    @account_options
+    @click.pass_context
+    def check_cmd(
+        ctx: click.Context,
+        portfolio: tuple[str, ...],
+        warning: str,
+        critical: str,
+        ae_warn: str,
+        ltv_warn: str,
+        liq_warn: str,
+        liq_crit: str,
+        max_age: str | None,
+    ) -> None:
+        """Monitoring Plugins status: exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; several PORTFOLIOs: long output.
 
-    The worst of: margin ratio (-w/-c), auto-exchange triggered or near, LTV, liquidation distance, age.
-    """
-    from datetime import UTC, datetime
+        The worst of: margin ratio (-w/-c), auto-exchange triggered or near, LTV, liquidation distance, age.
+        """
+        from datetime import UTC, datetime
 
-    from mamcli import engine, nagios
-    from mamcli.console import out
-    from mamcli.model import InputError
+        from mamcli import engine, nagios
+        from mamcli.console import out
+        from mamcli.model import InputError
 
-    try:
-        limits = nagios.Limits(warning, critical, ae_warn, ltv_warn, liq_warn, liq_crit, max_age)
-    except InputError as e:
-        raise MonitoringUnknown("; ".join(e.problems)) from None
-    pending = accounts(ctx, portfolio)
-    now = datetime.now(UTC)
-    lines: list[tuple[str, int, str]] = []
-    for label, load in pending:
-        shown = "<stdin>" if label == "-" else label
         try:
-            pf, _source, as_of = _loaded(ctx, label, load)
-            prices = {name: a.price for name, a in pf.assets.items()}
-            code, line = nagios.status(
-                engine.risk(pf), engine.autoexchange(pf), engine.ltv(pf), prices, as_of, now, limits
-            )
+            limits = nagios.Limits(warning, critical, ae_warn, ltv_warn, liq_warn, liq_crit, max_age)
         except InputError as e:
-            code, line = nagios.UNKNOWN, nagios.unknown_line(_one_line("; ".join(e.problems)))
-        except ArithmeticError as e:
-            code = nagios.UNKNOWN
-            line = nagios.unknown_line(_one_line(f"{shown}: numbers too large or too small ({type(e).__name__})"))
-        lines.append((label, code, line))
-    if len(lines) == 1:
-        code, text = lines[0][1], lines[0][2]
-    else:
-        code, text = nagios.summary_line([(_one_line(label), c, line) for label, c, line in lines])
-    out(text + "\n")
-    ctx.exit(code)
+            raise MonitoringUnknown("; ".join(e.problems)) from None
+        pending = accounts(ctx, portfolio)
+        now = datetime.now(UTC)
+        lines: list[tuple[str, int, str]] = []
+        for label, load in pending:
+            shown = "<stdin>" if label == "-" else label
+            try:
+                pf, _source, as_of = _loaded(ctx, label, load)
+                prices = {name: a.price for name, a in pf.assets.items()}
+                code, line = nagios.status(
+                    engine.risk(pf), engine.autoexchange(pf), engine.ltv(pf), prices, as_of, now, limits
+                )
+            except InputError as e:
+                code, line = nagios.UNKNOWN, nagios.unknown_line(_one_line("; ".join(e.problems)))
+            except ArithmeticError as e:
+                code = nagios.UNKNOWN
+                line = nagios.unknown_line(_one_line(f"{shown}: numbers too large or too small ({type(e).__name__})"))
+            lines.append((label, code, line))
+        if len(lines) == 1:
+            code, text = lines[0][1], lines[0][2]
+        else:
+            code, text = nagios.summary_line([(_one_line(label), c, line) for label, c, line in lines])
+        out(text + "\n")
+        ctx.exit(code)
+
+    return check_cmd
 
 
 def _one_line(text: str) -> str:
@@ -1016,51 +1086,57 @@ def _one_line(text: str) -> str:
 # ---------------------------------------------------------------------------------------------- init, rules
 
 
-@main.command("init", short_help="Write a commented starter portfolio.")
-@click.argument("path", default="portfolio.toml", metavar="[PATH]")
-@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
-def init_cmd(path: str, force: bool) -> None:
-    """Write a commented starter portfolio to PATH (default portfolio.toml; - for standard output)."""
-    import os
+@main.lazy("init", short_help="Write a commented starter portfolio.")
+def _init() -> Callable[..., None]:
+    @click.argument("path", default="portfolio.toml", metavar="[PATH]")
+    @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+    def init_cmd(path: str, force: bool) -> None:
+        """Write a commented starter portfolio to PATH (default portfolio.toml; - for standard output)."""
+        import os
 
-    from mamcli.files import write_text
-    from mamcli.model import InputError
+        from mamcli.files import write_text
+        from mamcli.model import InputError
 
-    with open(os.path.join(os.path.dirname(__file__), "starter.toml"), encoding="utf-8") as f:
-        text = f.read()
-    try:
-        write_text(path, text, force=force)
-    except InputError as e:
-        raise InputFailure(e.problems) from None
-    if path != "-":
-        from mamcli.console import message
+        with open(os.path.join(os.path.dirname(__file__), "starter.toml"), encoding="utf-8") as f:
+            text = f.read()
+        try:
+            write_text(path, text, force=force)
+        except InputError as e:
+            raise InputFailure(e.problems) from None
+        if path != "-":
+            from mamcli.console import message
 
-        message(f"mamcli: wrote {path}; edit it, then run: mamcli risk {path}")
+            message(f"mamcli: wrote {path}; edit it, then run: mamcli risk {path}")
+
+    return init_cmd
 
 
-@main.command("rules", short_help="List or show the rules profiles.")
-@click.argument("name", required=False, metavar="[NAME|PATH]")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def rules_cmd(name: str | None, as_json: bool) -> None:
-    """List the shipped rules profiles, or show one (a name or a path to your own file)."""
-    from mamcli.model import InputError
-    from mamcli.portfolio import SHIPPED_RULES, load_rules, resolve_rules
-    from mamcli.render import render
+@main.lazy("rules", short_help="List or show the rules profiles.")
+def _rules() -> Callable[..., None]:
+    @click.argument("name", required=False, metavar="[NAME|PATH]")
+    @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+    def rules_cmd(name: str | None, as_json: bool) -> None:
+        """List the shipped rules profiles, or show one (a name or a path to your own file)."""
+        from mamcli.model import InputError
+        from mamcli.portfolio import SHIPPED_RULES, load_rules, resolve_rules
+        from mamcli.render import render
 
-    try:
-        names = [name] if name else list(SHIPPED_RULES)
-        profiles = [load_rules(*resolve_rules(n, None, "mamcli rules")) for n in names]
-    except InputError as e:
-        raise InputFailure(e.problems) from None
-    result = {"command": "rules", "profiles": [_profile_dict(p) for p in profiles], "detail": bool(name)}
-    from mamcli import console
+        try:
+            names = [name] if name else list(SHIPPED_RULES)
+            profiles = [load_rules(*resolve_rules(n, None, "mamcli rules")) for n in names]
+        except InputError as e:
+            raise InputFailure(e.problems) from None
+        result = {"command": "rules", "profiles": [_profile_dict(p) for p in profiles], "detail": bool(name)}
+        from mamcli import console
 
-    if as_json:
-        console.UTF8.write(render(result, True) + "\n")
-    else:
-        from mamcli.render import Screen, columns
+        if as_json:
+            console.UTF8.write(render(result, True) + "\n")
+        else:
+            from mamcli.render import Screen, columns
 
-        console.TEXT.write(render(result, False, screen=Screen(colour=_colour(), width=columns())) + "\n")
+            console.TEXT.write(render(result, False, screen=Screen(colour=_colour(), width=columns())) + "\n")
+
+    return rules_cmd
 
 
 def _profile_dict(rules: Rules) -> dict[str, Any]:
@@ -1078,65 +1154,70 @@ def _profile_dict(rules: Rules) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- watch
 
 
-@main.command("watch", short_help="Follow the account live: events, alarms, a live view.")
-@click.argument("portfolio", required=False, metavar="[PORTFOLIO]", envvar="MAMCLI_PORTFOLIO")
-@click.option("--interval", metavar="S", help="Recompute at most once per S seconds [default: 1].")
-@click.option("--json", "as_json", is_flag=True, help="JSON Lines events, even on a terminal.")
-@click.option("--exec", "exec_cmd", metavar="CMD", help="Run CMD (no shell) for each event, its JSON on stdin.")
-@click.option("--until", type=BAND_CHOICE, help="Exit 1 as soon as the band is at or beyond this one.")
-@click.option("--duration", metavar="S", help="Exit 0 after S seconds.")
-@click.option("--ae-warn", default="20", show_default=True, metavar="PCT", help="Auto-exchange warning margin.")
-@click.option("--liq-warn", default="15", show_default=True, metavar="PCT", help="Liquidation distance warning.")
-@click.option("--liq-crit", default="5", show_default=True, metavar="PCT", help="Liquidation distance critical.")
-@account_options
-@click.pass_context
-def watch_cmd(
-    ctx: click.Context,
-    portfolio: str | None,
-    interval: str | None,
-    as_json: bool,
-    exec_cmd: str | None,
-    until: str | None,
-    duration: str | None,
-    ae_warn: str,
-    liq_warn: str,
-    liq_crit: str,
-) -> None:
-    """Follow the account live (Binance WebSocket streams): a live view on a terminal, JSON Lines events
-    otherwise. Exit 0 after --duration or on SIGINT/SIGTERM, 1 at --until, 2 on an error before the start."""
-    from mamcli import watch
-    from mamcli.console import is_terminal
-    from mamcli.model import InputError
+@main.lazy("watch", short_help="Follow the account live: events, alarms, a live view.")
+def _watch() -> Callable[..., None]:
+    @click.argument("portfolio", required=False, metavar="[PORTFOLIO]", envvar="MAMCLI_PORTFOLIO")
+    @click.option("--interval", metavar="S", help="Recompute at most once per S seconds [default: 1].")
+    @click.option("--json", "as_json", is_flag=True, help="JSON Lines events, even on a terminal.")
+    @click.option("--exec", "exec_cmd", metavar="CMD", help="Run CMD (no shell) for each event, its JSON on stdin.")
+    @click.option("--until", type=BAND_CHOICE, help="Exit 1 as soon as the band is at or beyond this one.")
+    @click.option("--duration", metavar="S", help="Exit 0 after S seconds.")
+    @click.option("--ae-warn", default="20", show_default=True, metavar="PCT", help="Auto-exchange warning margin.")
+    @click.option("--liq-warn", default="15", show_default=True, metavar="PCT", help="Liquidation distance warning.")
+    @click.option("--liq-crit", default="5", show_default=True, metavar="PCT", help="Liquidation distance critical.")
+    @account_options
+    @click.pass_context
+    def watch_cmd(
+        ctx: click.Context,
+        portfolio: str | None,
+        interval: str | None,
+        as_json: bool,
+        exec_cmd: str | None,
+        until: str | None,
+        duration: str | None,
+        ae_warn: str,
+        liq_warn: str,
+        liq_crit: str,
+    ) -> None:
+        """Follow the account live (Binance WebSocket streams): a live view on a terminal, JSON Lines events
+        otherwise. Exit 0 after --duration or on SIGINT/SIGTERM, 1 at --until, 2 on an error before the start."""
+        from mamcli import watch
+        from mamcli.console import is_terminal
+        from mamcli.model import InputError
 
-    live, ws_url, base_url, timeout = ctx.obj.live, ctx.obj.ws_url, ctx.obj.base_url, ctx.obj.timeout
-    if ctx.obj.live_prices:
-        raise InputFailure(["watch: --live-prices is what watch does to a file already; leave it out"])
-    if live and ctx.get_parameter_source("portfolio") == click.core.ParameterSource.ENVIRONMENT:
-        portfolio = None  # MAMCLI_PORTFOLIO does not fight an explicit --live
-    try:
-        if ctx.obj.prices or ctx.obj.shocks:
-            raise InputError(["watch follows live prices; --price and --shock do not apply to it"])
-        st = watch.settings(
-            portfolio,
-            live,
-            interval,
-            as_json,
-            exec_cmd,
-            until,
-            duration,
-            ws_url,
-            base_url,
-            timeout,
-            ae_warn,
-            liq_warn,
-            liq_crit,
-            ctx.obj.rules,
-            ctx.obj.tier,
-            isatty=is_terminal(),
-        )
-        code = watch.run(st)
-    except InputError as e:
-        raise InputFailure(e.problems) from None
-    except ArithmeticError as e:
-        raise InputFailure([f"watch: numbers too large or too small to compute exactly ({type(e).__name__})"]) from None
-    ctx.exit(code)
+        live, ws_url, base_url, timeout = ctx.obj.live, ctx.obj.ws_url, ctx.obj.base_url, ctx.obj.timeout
+        if ctx.obj.live_prices:
+            raise InputFailure(["watch: --live-prices is what watch does to a file already; leave it out"])
+        if live and ctx.get_parameter_source("portfolio") == click.core.ParameterSource.ENVIRONMENT:
+            portfolio = None  # MAMCLI_PORTFOLIO does not fight an explicit --live
+        try:
+            if ctx.obj.prices or ctx.obj.shocks:
+                raise InputError(["watch follows live prices; --price and --shock do not apply to it"])
+            st = watch.settings(
+                portfolio,
+                live,
+                interval,
+                as_json,
+                exec_cmd,
+                until,
+                duration,
+                ws_url,
+                base_url,
+                timeout,
+                ae_warn,
+                liq_warn,
+                liq_crit,
+                ctx.obj.rules,
+                ctx.obj.tier,
+                isatty=is_terminal(),
+            )
+            code = watch.run(st)
+        except InputError as e:
+            raise InputFailure(e.problems) from None
+        except ArithmeticError as e:
+            raise InputFailure(
+                [f"watch: numbers too large or too small to compute exactly ({type(e).__name__})"]
+            ) from None
+        ctx.exit(code)
+
+    return watch_cmd

@@ -109,6 +109,55 @@ def test_tiers_are_binance_names():
     assert [t.name for t in _binance().tiers] == ["regular"] + [f"vip{i}" for i in range(1, 10)]
 
 
+def test_binance_tier_thresholds_as_published():
+    # Multi-Assets Info page: regular and VIP 1 -5,000 USDT/USDC, everyone else -10,000; BTC -0.1 for all;
+    # BNFCR -5,000, ETH -5, BNB -10 (exchangeInfo capture, SPEC §10).
+    low = {"USDT": -5000, "USDC": -5000, "BNFCR": -5000, "BTC": D("-0.1"), "ETH": -5, "BNB": -10}
+    high = {**low, "USDT": -10000, "USDC": -10000}
+    tiers = _binance().tiers
+    assert [t.thresholds for t in tiers] == [low, low] + [high] * 8
+    assert all(t.threshold_usd is None for t in tiers)
+
+
+PROFILE_HEAD = 'name = "r"\nltv_trigger = 0.995\n[bands]\nyellow = 0.5\nred = 0.8\n'
+
+
+def test_tiers_sharing_thresholds_are_listed_once_with_names(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text(
+        PROFILE_HEAD
+        + '[[tiers]]\nname = "a"\nthreshold_usd = -100\n'
+        + '[[tiers]]\nnames = ["b", "c"]\nthresholds = { USDT = -7 }\n'
+        + '[[tiers]]\nname = "d"\nthreshold_usd = -50\n'
+    )
+    tiers = load_rules(str(path), "r.toml").tiers
+    assert [(t.name, t.threshold_usd, t.thresholds) for t in tiers] == [
+        ("a", -100, {}),
+        ("b", None, {"USDT": -7}),
+        ("c", None, {"USDT": -7}),
+        ("d", -50, {}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "tiers, message",
+    [
+        ('[[tiers]]\nname = "a"\nnames = ["b"]\n', "tiers[1].names: give name or names, not both"),
+        ('[[tiers]]\nnames = "b"\n', "tiers[1].names: must be a list of tier names in quotes"),
+        ("[[tiers]]\nnames = []\n", "tiers[1].names: must be a list of tier names in quotes"),
+        ("[[tiers]]\nnames = [1]\n", "tiers[1].names: must be a list of tier names in quotes"),
+        ('[[tiers]]\nnames = ["a", "b"]\n[[tiers]]\nname = "b"\n', "tiers: tier 'b' is listed more than once"),
+        ('[[tiers]]\nthreshold_usd = -1\n', "tiers[1].name: is required"),
+    ],
+)
+def test_tier_names_are_validated(tmp_path, tiers, message):
+    path = tmp_path / "r.toml"
+    path.write_text(PROFILE_HEAD + tiers)
+    with pytest.raises(InputError) as e:
+        load_rules(str(path), "r.toml")
+    assert any(message in line for line in e.value.problems), e.value.problems
+
+
 SNAPSHOT_SYMBOLS = [
     f"{base}{quote}" for base in ("BTC", "ETH", "BNB", "SOL", "XRP", "DOGE") for quote in ("USDT", "USDC")
 ]

@@ -259,3 +259,40 @@ def test_liquidation_price_is_the_first_zero_of_the_engines_buffer(pf):
         with localcontext(ENGINE_CONTEXT):
             closer = lp + (mark - lp) * D("1e-9")
         assert _buffer(_moved(pf, index, closer), index) > 0
+
+
+# ---------------------------------------------------------------------------------------------- names
+
+# The grammar of asset and symbol names, as regular expressions; the loader checks them without re (start-up).
+ASSET_PATTERN = r"[A-Z0-9]{1,20}\Z"
+SYMBOL_PATTERN = r"[A-Z0-9]{2,40}(_[0-9A-Z]{1,12})?\Z"
+NAME_TEXT = st.text(alphabet="AZ09az_-\n é", max_size=44) | st.sampled_from(
+    [
+        "BTC",
+        "1000SATS",
+        "BTCUSDT",
+        "BTCUSDT_250627",
+        "BTCUSDT_",
+        "_X",
+        "AB_C_D",
+        "B",
+        "BTC\n",
+        "A" * 20,
+        "A" * 21,
+        "A" * 40,
+        "A" * 41,
+        "AB_" + "1" * 12,
+        "AB_" + "1" * 13,
+    ]
+)
+
+
+@SETTINGS
+@given(NAME_TEXT)
+def test_name_checks_follow_the_grammar(text):
+    import re
+
+    from mamcli.portfolio import is_asset_name, is_symbol_name
+
+    assert is_asset_name(text) == bool(re.match(ASSET_PATTERN, text))
+    assert is_symbol_name(text) == bool(re.match(SYMBOL_PATTERN, text))
