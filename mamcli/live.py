@@ -38,7 +38,7 @@ def credentials(environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
     missing = [v for v in ("MAMCLI_API_KEY", "MAMCLI_API_SECRET") if not environ.get(v)]
     if missing:
         raise InputError(
-            [f"import --live: {' and '.join(missing)} not set (the key and secret are read from the environment only)"]
+            [f"--live: {' and '.join(missing)} not set (the key and secret are read from the environment only)"]
         )
     return environ["MAMCLI_API_KEY"], environ["MAMCLI_API_SECRET"]
 

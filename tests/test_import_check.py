@@ -337,8 +337,7 @@ def test_live_import_wrong_key(fake_binance):
 def test_live_import_needs_both_variables():
     r = invoke("import", "--live", env={"MAMCLI_API_KEY": KEY, "MAMCLI_API_SECRET": None})
     assert r.exit_code == 2 and r.stderr == (
-        "mamcli: error: import --live: MAMCLI_API_SECRET not set (the key "
-        "and secret are read from the environment only)\n"
+        "mamcli: error: --live: MAMCLI_API_SECRET not set (the key and secret are read from the environment only)\n"
     )
 
 
