@@ -1148,6 +1148,11 @@ def _profile_dict(rules: Rules) -> dict[str, Any]:
         "contracts": sorted(rules.contracts),
         "tiers": [{"name": t.name, "threshold_usd": t.threshold_usd, "thresholds": t.thresholds} for t in rules.tiers],
         "assets": rules.assets,
+        "stable": [a for a in rules.assets if a in rules.stable] + sorted(rules.stable - set(rules.assets)),
+        "stand_ins": sorted(rules.stand_ins),
+        "liquidation_fees": rules.liquidation_fees,
+        "default_liquidation_fee": rules.default_liquidation_fee,
+        "brackets": {"as_of": rules.brackets_as_of, "source": rules.brackets_source, "symbols": list(rules.brackets)},
     }
 
 

@@ -596,8 +596,24 @@ def _rules(r: Doc, screen: Screen) -> list[str]:
         _table(tiers, heads, "ll", _last_column(tiers, heads, screen)),
     ]
     keys = ["haircut", "ask_buffer", "autoexchange_haircut", "autoexchange_ask_buffer"]
-    rows = [[a] + [plain(f[k]) if k in f else "—" for k in keys] for a, f in p["assets"].items()]
-    out += ["", _fit(rows, ["asset", "haircut", "ask buffer", "AE haircut", "AE ask buffer"], "lrrrr", screen)]
+    stable = set(p.get("stable", ()))
+    rows = [
+        [a] + [plain(f[k]) if k in f else "—" for k in keys] + ["yes" if a in stable else "—"]
+        for a, f in p["assets"].items()
+    ]
+    heads = ["asset", "haircut", "ask buffer", "AE haircut", "AE ask buffer", "stable"]
+    out += ["", _fit(rows, heads, "lrrrrl", screen)]
+    if p.get("stand_ins"):
+        out += _wrap(f"stand-ins (Binance publishes today's in its assetIndex): {', '.join(p['stand_ins'])}", screen)
+    fees = [f"{plain(v)} {k}" for k, v in p.get("liquidation_fees", {}).items()]
+    if p.get("default_liquidation_fee") is not None:
+        fees.append(f"{plain(p['default_liquidation_fee'])} for other symbols")
+    if fees:
+        out += ["", *_wrap(f"liquidation fee: {', '.join(fees)}", screen)]
+    snapshot = p.get("brackets") or {}
+    if snapshot.get("symbols"):
+        text = f"bracket snapshot as of {snapshot['as_of']} ({snapshot['source']}): {', '.join(snapshot['symbols'])}"
+        out += ["", *_wrap(text, screen)]
     return out
 
 

@@ -388,3 +388,19 @@ def test_single_asset_shocks_are_zero_once_a_pool_is_liquidated(load):
     r = engine.risk(pf)
     assert r.band == "liquidation"
     assert all(s.down == 0 and s.up == 0 for s in r.liquidation_shocks.values())
+
+
+def test_rules_show_what_is_data_and_how_old():
+    import json
+
+    from click.testing import CliRunner
+
+    from mamcli.cli import main
+
+    r = CliRunner().invoke(main, ["rules", "binance", "--json"])
+    profile = json.loads(r.stdout)["profiles"][0]
+    assert profile["stable"] == ["USDT", "USDC", "FDUSD", "BFUSD", "LDUSDT", "RWUSD", "USD1", "BNFCR"]
+    assert profile["brackets"]["as_of"] == "2024-10-24" and "BTCUSDT" in profile["brackets"]["symbols"]
+    assert profile["default_liquidation_fee"] == 0.0125
+    table = CliRunner().invoke(main, ["rules", "binance"], env={"COLUMNS": "80"}).stdout
+    assert "bracket snapshot as of 2024-10-24" in table and "stand-ins" in table
