@@ -586,7 +586,6 @@ def run(
     from mamcli import console
     from mamcli.batch import OneLine, iso_utc
     from mamcli.model import InputError
-    from mamcli.render import write, write_json
 
     pending = accounts(ctx, portfolios)
     several = len(pending) > 1
@@ -611,20 +610,21 @@ def run(
         result = result._replace(source=source, as_of=iso_utc(as_of), portfolio=label if several else None)
         for warning in result.warnings:
             console.message(f"mamcli: warning: {warning}")
-        if as_json and several:
-            line = OneLine(console.UTF8)
-            write_json(result, line)
-            line.end()
+        if as_json:  # the JSON path never loads the table renderer (start-up)
+            from mamcli.jsonout import write_json
+
+            if several:
+                line = OneLine(console.UTF8)
+                write_json(result, line)
+                line.end()
+            else:
+                write_json(result, console.UTF8)
         else:
-            if several and not as_json and not first:
+            from mamcli.render import write
+
+            if several and not first:
                 console.TEXT.write("\n")
-            write(
-                result,
-                as_json,
-                console.UTF8 if as_json else console.TEXT,
-                screen=None if as_json else _screen(ctx),
-                source=shown,
-            )
+            write(result, False, console.TEXT, screen=_screen(ctx), source=shown)
         first = False
         worst = max(worst, result.return_code(fail_on))
     ctx.exit(worst)

@@ -7,13 +7,12 @@ reformats a Decimal.  json and tabulate are imported only on their own path (sta
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from mamcli.jsonout import is_record, record_items, to_json, write_json
 from mamcli.model import Record, Rows
-from mamcli.numbers import figure, fixed, json_number, plain
-from mamcli.results import OMITTED_WHEN_NONE
+from mamcli.numbers import figure, fixed, plain
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite  # any text stream: a file, console.Sink, batch.OneLine
@@ -23,23 +22,10 @@ Doc = dict[str, Any]  # a result as the table views read it (see as_plain)
 # ---------------------------------------------------------------------------------------------- records
 
 
-def _is_record(v: object) -> bool:
-    return isinstance(v, Record)
-
-
-def _items(record: Any) -> Iterator[tuple[str, Any]]:
-    """A result record's (JSON key, value) pairs: `from_` is written `from`; optional fields left out when None."""
-    for name in record._fields:
-        value = getattr(record, name)
-        if value is None and name in OMITTED_WHEN_NONE:
-            continue
-        yield (name[:-1] if name.endswith("_") else name), value
-
-
 def as_plain(v: Any) -> Any:
     """A result as plain dicts and lists (the table views read it by key)."""
-    if _is_record(v):
-        return {k: as_plain(x) for k, x in _items(v)}
+    if is_record(v):
+        return {k: as_plain(x) for k, x in record_items(v)}
     if isinstance(v, dict):
         return {k: as_plain(x) for k, x in v.items()}
     if isinstance(v, (list, tuple, Rows)):
@@ -48,72 +34,6 @@ def as_plain(v: Any) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------- JSON
-
-
-def write_json(value: Any, out: SupportsWrite[str]) -> None:
-    """Write the JSON text of a result (indent 2) to `out`, flushing as it goes so a large result is
-    streamed rather than built whole in memory."""
-    from json.encoder import encode_basestring  # the C string encoder; only on the JSON path
-
-    parts: list[str] = []
-    keys: dict[str, str] = {}
-
-    def enc(v: Any, indent: str) -> None:
-        if isinstance(v, Decimal):
-            parts.append(json_number(v))
-        elif v is None:
-            parts.append("null")
-        elif v is True:
-            parts.append("true")
-        elif v is False:
-            parts.append("false")
-        elif isinstance(v, int):
-            parts.append(str(v))
-        elif isinstance(v, str):
-            parts.append(encode_basestring(v))
-        elif isinstance(v, dict) or _is_record(v):
-            pairs = v.items() if isinstance(v, dict) else _items(v)
-            inner = indent + "  "
-            sep = "{\n" + inner
-            empty = True
-            for k, x in pairs:
-                empty = False
-                text = keys.get(k)
-                if text is None:
-                    text = keys[k] = encode_basestring(str(k)) + ": "
-                parts.append(sep)
-                parts.append(text)
-                enc(x, inner)
-                sep = ",\n" + inner
-            parts.append("{}" if empty else "\n" + indent + "}")
-        elif isinstance(v, (list, tuple, Rows)):
-            if not v:
-                parts.append("[]")
-                return
-            inner = indent + "  "
-            sep = "[\n" + inner
-            for x in v:
-                parts.append(sep)
-                enc(x, inner)
-                sep = ",\n" + inner
-                if len(parts) > 8192:
-                    out.write("".join(parts))
-                    parts.clear()
-            parts.append("\n" + indent + "]")
-        else:
-            raise TypeError(f"cannot write {type(v).__name__} as JSON")  # a float here is a bug
-
-    enc(value, "")
-    parts.append("\n")
-    out.write("".join(parts))
-
-
-def to_json(value: Any) -> str:
-    import io
-
-    out = io.StringIO()
-    write_json(value, out)
-    return out.getvalue()[:-1]
 
 
 # ---------------------------------------------------------------------------------------------- cells
