@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from mamcli.model import Portfolio
@@ -41,22 +41,6 @@ def file_account(path: str, rules: str | None, tier: str | None) -> Loaded:
 
     pf, as_of = load_account(path, rules=rules, tier=tier)
     return pf, FILE, as_of
-
-
-def iso_utc(moment: datetime | None) -> str | None:
-    """ISO-8601 in UTC with a Z: `2023-11-14T22:13:20Z`, milliseconds (or microseconds) only when there are."""
-    if moment is None:
-        return None
-    moment = moment.astimezone(UTC)
-    us = moment.microsecond
-    spec = "seconds" if not us else "milliseconds" if us % 1000 == 0 else "microseconds"
-    return moment.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
-
-
-def from_ms(ms: int) -> datetime:
-    """A Binance stamp (milliseconds since the epoch) as a UTC datetime."""
-    seconds, rest = divmod(ms, 1000)
-    return datetime.fromtimestamp(seconds, UTC).replace(microsecond=rest * 1000)
 
 
 # ---------------------------------------------------------------------------------------------- JSON Lines

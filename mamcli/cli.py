@@ -584,8 +584,9 @@ def run(
     are still computed; the exit status is the worst (2 over 1 over 0).
     """
     from mamcli import console
-    from mamcli.batch import OneLine, iso_utc
+    from mamcli.batch import OneLine
     from mamcli.model import InputError
+    from mamcli.stamps import iso
 
     pending = accounts(ctx, portfolios)
     several = len(pending) > 1
@@ -607,7 +608,7 @@ def run(
             InputFailure(e.problems).show()
             worst = INPUT_ERROR
             continue
-        result = result._replace(source=source, as_of=iso_utc(as_of), portfolio=label if several else None)
+        result = result._replace(source=source, as_of=iso(as_of), portfolio=label if several else None)
         for warning in result.warnings:
             console.message(f"mamcli: warning: {warning}")
         if as_json:  # the JSON path never loads the table renderer (start-up)

@@ -24,10 +24,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
 
 from mamcli.model import InputError, Problems
-from mamcli.numbers import ZERO, D, NumberError
+from mamcli.numbers import ZERO, D, NumberError, fixed
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime
 
 CREDITS = "BNFCR"  # Binance Credits (EEA users): its presence means Credits mode (SPEC §10)
 TOLERANCE = Decimal("0.00000001")  # one unit in the 8th decimal: Binance rounds its figures to 8 places
@@ -40,7 +41,7 @@ def plain(d: Decimal, places: int | None = 8) -> str:
     """A Decimal in plain notation, never with an exponent: 0.00000000, not 0E-8; -1234.5 stays -1234.5 when
     places is None, else it is rounded half-up to that many decimals (Binance's own rounding)."""
     if places is not None:
-        d = d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        return fixed(d, places, grouping=False)  # the one rounding of display: half-up, never -0
     text = format(d, "f")
     return "0" + text[2:] if text.startswith("-0") and d == 0 else text
 
@@ -306,12 +307,12 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     doc: dict[str, Any] = {"account": {}}
     stamp = newest_stamp(payloads)
     if stamp is not None:
-        from mamcli.batch import from_ms, iso_utc
+        from mamcli.stamps import iso
 
         moment, field, kind = stamp
-        doc["account"]["as_of"] = from_ms(moment)
+        doc["account"]["as_of"] = moment
         notes.append(
-            f"account.as_of {iso_utc(from_ms(moment))}: the newest {field} of the {kind.replace('_', ' ')} response"
+            f"account.as_of {iso(moment)}: the newest {field} of the {kind.replace('_', ' ')} response"
             " (the age of this file)"
         )
     if mode is not None:
@@ -328,41 +329,15 @@ def build(payloads: Payloads, prices: dict[str, Decimal] | None = None) -> tuple
     return doc, _report(c, acc_label, account, notes)
 
 
-STAMP_FIELDS = ("updateTime", "time", "serverTime")  # milliseconds since the epoch, in Binance's bodies
-_STAMP_LIMIT = 253402300800000  # 10000-01-01 in ms: beyond it no datetime; 0 is Binance's "never updated"
+def newest_stamp(payloads: Payloads) -> tuple[datetime, str, str] | None:
+    """The newest `updateTime`, `time` or `serverTime` in the payloads: (time, field, kind): the time of the
+    data an imported file describes (SPEC §9)."""
+    from mamcli.stamps import newest
+
+    return newest(((kind, body) for kind, (_label, body) in payloads.bodies.items()), STAMP_FIELDS)
 
 
-def newest_stamp(payloads: Payloads) -> tuple[int, str, str] | None:
-    """The newest `updateTime`, `time` or `serverTime` in the payloads: (ms since the epoch, field, kind).
-
-    The time of the data an imported file describes (SPEC §9).  Zero (a position never updated) and values
-    that are not whole positive milliseconds within datetime's range are passed over."""
-    best: tuple[int, str, str] | None = None
-    for kind, (_label, body) in payloads.bodies.items():
-        stack = [body]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, dict):
-                for key, value in node.items():
-                    if isinstance(value, (dict, list)):
-                        stack.append(value)
-                    elif key in STAMP_FIELDS and not isinstance(value, bool):
-                        ms = _stamp(value)
-                        if ms is not None and (best is None or ms > best[0]):
-                            best = (ms, key, kind)
-            elif isinstance(node, list):
-                stack.extend(v for v in node if isinstance(v, (dict, list)))
-    return best
-
-
-def _stamp(value: object) -> int | None:
-    if isinstance(value, int):
-        ms = value
-    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
-        ms = int(value)
-    else:
-        return None
-    return ms if 0 < ms < _STAMP_LIMIT else None
+STAMP_FIELDS = ("updateTime", "time", "serverTime")
 
 
 def _report(c: Problems, label: str, account: object, notes: list[str]) -> dict[str, Any]:

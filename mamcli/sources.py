@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from mamcli.model import InputError, Portfolio, Position
 from mamcli.numbers import ONE, ZERO, D, NumberError
+from mamcli.stamps import newest_stamp
 from mamcli.text import escape
 
 if TYPE_CHECKING:
@@ -32,9 +33,6 @@ LIVE_LABEL = "<live account>"
 EXCHANGE_INFO = "/fapi/v1/exchangeInfo"
 PREMIUM_INDEX = "/fapi/v1/premiumIndex"
 ASSET_INDEX = "/fapi/v1/assetIndex"
-STAMP_KEYS = ("time", "updateTime", "serverTime", "E")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST_STAMP_MS = 253402300799999  # 9999-12-31T23:59:59.999Z: later than that is not a time
 SYMBOL = re.compile(r"[A-Z0-9]{2,40}(_[0-9A-Z]{1,12})?\Z")
 ASSET = re.compile(r"[A-Z0-9]{1,20}\Z")
 
@@ -55,37 +53,6 @@ class Resync(Exception):
 # ---------------------------------------------------------------------------------------------- time
 
 
-def stamp_time(value: object) -> datetime | None:
-    """A millisecond epoch stamp (a positive whole number) as an aware UTC datetime, else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, Decimal)):
-        return None
-    if isinstance(value, Decimal) and (not value.is_finite() or value != value.to_integral_value()):
-        return None
-    ms = int(value)
-    if not 0 < ms <= LATEST_STAMP_MS:
-        return None
-    return EPOCH + timedelta(milliseconds=ms)
-
-
-def newest_stamp(bodies: Iterable[object], keys: tuple[str, ...] = STAMP_KEYS) -> datetime | None:
-    """The newest stamp under any of `keys`, anywhere in the bodies (walked without recursion)."""
-    newest: datetime | None = None
-    todo = list(bodies)
-    while todo:
-        item = todo.pop()
-        if isinstance(item, dict):
-            for k, v in item.items():
-                if isinstance(v, (dict, list)):
-                    todo.append(v)
-                elif k in keys:
-                    t = stamp_time(v)
-                    if t is not None and (newest is None or t > newest):
-                        newest = t
-        elif isinstance(item, list):
-            todo.extend(item)
-    return newest
-
-
 def as_of(replies: Iterable[Reply]) -> datetime | None:
     """SPEC §9: the newest stamp in the bodies, else the newest HTTP Date header."""
     replies = list(replies)
@@ -94,17 +61,6 @@ def as_of(replies: Iterable[Reply]) -> datetime | None:
         return stamp
     dates = [d for d in (r.date for r in replies) if d is not None]
     return max(dates) if dates else None
-
-
-def iso(t: datetime | None) -> str | None:
-    """ISO-8601 UTC with a Z and milliseconds where there are any: 2024-05-06T12:53:20Z."""
-    if t is None:
-        return None
-    t = t.astimezone(UTC)
-    text = t.strftime("%Y-%m-%dT%H:%M:%S")
-    if t.microsecond:
-        text += f".{t.microsecond // 1000:03d}"
-    return text + "Z"
 
 
 # ---------------------------------------------------------------------------------------------- REST

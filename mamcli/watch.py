@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
+from mamcli import stamps
 from mamcli.model import BANDS, InputError, Portfolio, Record
 from mamcli.numbers import ENGINE_CONTEXT, fixed, json_number
 from mamcli.text import escape
@@ -503,9 +504,8 @@ class Watcher:
             self.resubscribe = True
 
     def _stamp(self, frame: object) -> None:
-        from mamcli import sources
 
-        stamp = sources.newest_stamp([frame], ("E",))
+        stamp = stamps.newest_stamp([frame], ("E",))
         if stamp is not None and (self.as_of is None or stamp > self.as_of):
             self.as_of = stamp
 
@@ -514,7 +514,6 @@ class Watcher:
     def event(self, name: str, **extra: Any) -> None:
         snap = self.snap
         assert snap is not None
-        from mamcli import sources
 
         ev: dict[str, Any] = {
             "time": now_iso(),
@@ -523,7 +522,7 @@ class Watcher:
             "margin_ratio": snap.margin_ratio,
             "equity_usd": snap.equity_usd,
             "maint_margin_usd": snap.maint_margin_usd,
-            "as_of": sources.iso(self.as_of),
+            "as_of": stamps.iso(self.as_of),
             **extra,
         }
         line = to_json_line(ev)
@@ -579,14 +578,13 @@ class Watcher:
         if not self.st.view or self.snap is None:
             return
         age = None if self.last_market is None else time.monotonic() - self.last_market
-        from mamcli import sources
 
         lines = view_lines(
             self.snap,
             title="live account" if self.st.live else escape(self.st.portfolio or ""),
             clock=now_iso()[11:19] + "Z",
             age_s=age,
-            as_of=sources.iso(self.as_of),
+            as_of=stamps.iso(self.as_of),
             connections=self.connections,
             recent=list(self.recent),
             liq_warn=self.st.liq_warn,

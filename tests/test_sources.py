@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from mamcli import sources
+from mamcli import sources, stamps
 from mamcli.model import InputError
 from mamcli.netclient import Client
 from mamcli.portfolio import load_portfolio, load_text
@@ -325,9 +325,9 @@ def test_bad_frames_are_input_errors(pf):
 
 
 def test_stamps():
-    assert sources.stamp_time(Decimal(1700000000000)) == utc(2023, 11, 14, 22, 13, 20)
-    assert sources.stamp_time(0) is None and sources.stamp_time(True) is None
-    assert sources.stamp_time(Decimal("1.5")) is None and sources.stamp_time("1700000000000") is None
+    assert stamps.stamp_time(Decimal(1700000000000)) == utc(2023, 11, 14, 22, 13, 20)
+    assert stamps.stamp_time(0) is None and stamps.stamp_time(True) is None
+    assert stamps.stamp_time(Decimal("1.5")) is None and stamps.stamp_time("1700000000000") is None
     body = json.loads('{"a": [{"time": 5}, {"updateTime": 9, "x": {"E": 7}}], "serverTime": 3}')
-    assert sources.newest_stamp([body]) == utc(1970, 1, 1, 0, 0, 0, 9000)  # 9 ms, the newest
-    assert sources.iso(utc(2024, 5, 6, 12, 53, 20)) == "2024-05-06T12:53:20Z"
+    assert stamps.newest_stamp([body]) == utc(1970, 1, 1, 0, 0, 0, 9000)  # 9 ms, the newest
+    assert stamps.iso(utc(2024, 5, 6, 12, 53, 20)) == "2024-05-06T12:53:20Z"
