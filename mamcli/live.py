@@ -34,11 +34,12 @@ ENDPOINTS = (
 )
 
 
-def credentials(environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
+def credentials(environ: Mapping[str, str] = os.environ, where: str = "--live") -> tuple[str, str]:
+    """The key and secret, from the environment only; `where` names the option in the message."""
     missing = [v for v in ("MAMCLI_API_KEY", "MAMCLI_API_SECRET") if not environ.get(v)]
     if missing:
         raise InputError(
-            [f"--live: {' and '.join(missing)} not set (the key and secret are read from the environment only)"]
+            [f"{where}: {' and '.join(missing)} not set (the key and secret are read from the environment only)"]
         )
     return environ["MAMCLI_API_KEY"], environ["MAMCLI_API_SECRET"]
 
@@ -54,11 +55,12 @@ def client(
     environ: Mapping[str, str] = os.environ,
     timeout: float | str = TIMEOUT_SECONDS,
     clock: Callable[[], float] = time.time,
+    where: str = "--live",
 ) -> Client:
     """A network client for the account behind MAMCLI_API_KEY/MAMCLI_API_SECRET (SPEC §9's rules built in)."""
     from mamcli.netclient import Client
 
-    key, secret = credentials(environ)
+    key, secret = credentials(environ, where)
     return Client(base_url, timeout, key, secret, clock=clock, recv_window=RECV_WINDOW)
 
 

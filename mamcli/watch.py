@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from mamcli import stamps
 from mamcli.model import BANDS, InputError, Portfolio, Record
-from mamcli.numbers import ENGINE_CONTEXT, fixed, json_number
+from mamcli.numbers import ENGINE_CONTEXT, json_number
 from mamcli.text import escape
 
 if TYPE_CHECKING:
@@ -666,9 +666,11 @@ class Watcher:
             if self.st.view:
                 self.out("\x1b[?25h\x1b[?1049l")
                 if self.snap is not None and self.stop_reason:
+                    from mamcli.render import pct
+
                     self.out(
                         f"mamcli watch: stopped ({escape(self.stop_reason)}); band {self.snap.band}, "
-                        f"margin ratio {_pct(self.snap.margin_ratio)}\n"
+                        f"margin ratio {pct(self.snap.margin_ratio)}\n"
                     )
 
     async def compute_loop(self) -> None:
@@ -906,10 +908,6 @@ class Watcher:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _pct(d: Decimal | None) -> str:
-    return "unbounded" if d is None else fixed(d * 100, 2) + " %"
-
-
 # ---------------------------------------------------------------------------------------------- entry
 
 
@@ -918,18 +916,9 @@ def seed(st: Settings, environ: Mapping[str, str] = os.environ) -> tuple[Portfol
     from mamcli.netclient import Client
 
     if st.live:
-        from mamcli import sources
+        from mamcli import live, sources
 
-        missing = [v for v in ("MAMCLI_API_KEY", "MAMCLI_API_SECRET") if not environ.get(v)]
-        if missing:
-            raise InputError(
-                [f"watch --live: {' and '.join(missing)} not set (the key and secret are read from the environment)"]
-            )
-        from mamcli.live import RECV_WINDOW
-
-        api = Client(
-            st.base_url, st.timeout, environ["MAMCLI_API_KEY"], environ["MAMCLI_API_SECRET"], recv_window=RECV_WINDOW
-        )
+        api = live.client(st.base_url, environ, st.timeout, where="watch --live")
         pf, as_of = sources.live_portfolio(api, st.rules, st.tier)
         return pf, as_of, api
     from mamcli.portfolio import load_account
