@@ -22,15 +22,16 @@ if TYPE_CHECKING:
 DEFAULT_BASE_URL = "https://fapi.binance.com"
 TIMEOUT_SECONDS = 10
 RECV_WINDOW = 5000
-EXCHANGE_INFO = "/fapi/v1/exchangeInfo"  # public: thresholds (autoAssetExchange) and liquidation fees
 
-# (kind, path, signed)
+# What a live account is made of: (payload kind, path, signed).  exchangeInfo is public: thresholds
+# (autoAssetExchange) and liquidation fees.
 ENDPOINTS = (
     ("account", "/fapi/v2/account", True),
     ("positions", "/fapi/v2/positionRisk", True),
     ("index", "/fapi/v1/assetIndex", False),
     ("brackets", "/fapi/v1/leverageBracket", True),
     ("mode", "/fapi/v1/multiAssetsMargin", True),
+    ("exchange_info", "/fapi/v1/exchangeInfo", False),
 )
 
 
@@ -65,7 +66,7 @@ def client(
 
 
 def fetch_replies(api: Client) -> dict[str, tuple[str, Reply]]:
-    """kind → (label, Reply) for the five endpoints; the replies keep their headers (Date, for `as_of`)."""
+    """kind → (label, Reply) for every endpoint; the replies keep their headers (Date, for `as_of`)."""
     return {kind: (f"GET {path}", api.get(path, signed=signed)) for kind, path, signed in ENDPOINTS}
 
 
@@ -77,9 +78,7 @@ def fetch(
 ) -> Payloads:
     """The five responses `import` needs and the public exchangeInfo (thresholds, liquidation fees), as if
     read from saved files."""
-    api = client(base_url, environ, timeout, clock)
     payloads = Payloads()
-    for kind, (label, reply) in fetch_replies(api).items():
+    for kind, (label, reply) in fetch_replies(client(base_url, environ, timeout, clock)).items():
         payloads.add(kind, label, reply.body)
-    payloads.add("exchange_info", f"GET {EXCHANGE_INFO}", api.get(EXCHANGE_INFO).body)
     return payloads

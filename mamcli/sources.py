@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from mamcli.netclient import Client, Reply
 
 LIVE_LABEL = "<live account>"
-EXCHANGE_INFO = "/fapi/v1/exchangeInfo"
 PREMIUM_INDEX = "/fapi/v1/premiumIndex"
 ASSET_INDEX = "/fapi/v1/assetIndex"
 SYMBOL = re.compile(r"[A-Z0-9]{2,40}(_[0-9A-Z]{1,12})?\Z")
@@ -73,16 +72,14 @@ def live_portfolio(api: Client, rules: str | None = None, tier: str | None = Non
     from mamcli.portfolio import load_text
 
     replies = live.fetch_replies(api)
-    info = api.get(EXCHANGE_INFO)
     payloads = importer.Payloads()
     for kind, (label, reply) in replies.items():
         payloads.add(kind, label, reply.body)
-    payloads.add("exchange_info", f"GET {EXCHANGE_INFO}", info.body)
     doc, report = importer.build(payloads)
     text = importer.to_toml(doc, report["notes"])
     pf = load_text(text, LIVE_LABEL, rules=rules, tier=tier)
     notes = tuple(f"live: {n}" for n in report["notes"])
-    return pf._replace(assumptions=pf.assumptions + notes), as_of([r for _, r in replies.values()] + [info])
+    return pf._replace(assumptions=pf.assumptions + notes), as_of([r for _, r in replies.values()])
 
 
 def _by_symbol(body: object, label: str) -> dict[str, dict[str, object]]:
