@@ -834,11 +834,11 @@ def _split_symbol(
     """(base, quote) of a symbol such as BTCUSDT or BTCUSDT_250328, the quote being a listed asset."""
     if symbol in cache:
         return cache[symbol]
-    cache[symbol] = _split(symbol, assets)
+    cache[symbol] = split_symbol(symbol, assets)
     return cache[symbol]
 
 
-def _split(symbol: str, assets: frozenset[str]) -> tuple[str | None, str | None]:
+def split_symbol(symbol: str, assets: frozenset[str]) -> tuple[str | None, str | None]:
     """The longest listed asset that ends the symbol's core (and is not all of it) is the quote.  The core's
     suffixes are looked up in the set, longest first: a symbol's length in steps, whatever the asset count."""
     core = symbol.split("_", 1)[0]

@@ -15,7 +15,6 @@ is an InputError whose lines name the response or frame and the field.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from mamcli.model import InputError, Portfolio, Position
 from mamcli.numbers import ONE, ZERO, D, NumberError
+from mamcli.portfolio import is_asset_name, is_symbol_name
 from mamcli.stamps import newest_stamp
 from mamcli.text import escape
 
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 LIVE_LABEL = "<live account>"
 PREMIUM_INDEX = "/fapi/v1/premiumIndex"
 ASSET_INDEX = "/fapi/v1/assetIndex"
-SYMBOL = re.compile(r"[A-Z0-9]{2,40}(_[0-9A-Z]{1,12})?\Z")
-ASSET = re.compile(r"[A-Z0-9]{1,20}\Z")
 
 # assetIndex REST field -> (Asset field, stream key of !assetIndex@arr)
 BUFFERS = (
@@ -262,7 +260,7 @@ def apply_account_update(pf: Portfolio, frame: object, label: str = "ACCOUNT_UPD
     for i, row in enumerate(balances):
         key = f"a.B[{i}]"
         name = row.get("a") if isinstance(row, dict) else None
-        if not isinstance(name, str) or not ASSET.match(name):
+        if not isinstance(name, str) or not is_asset_name(name):
             raise InputError([f"{escape(label)}: {key}.a: missing or not an asset name"])
         value = _number(label, f"{key}({name})", row, "cw")
         if value is None:
@@ -286,7 +284,7 @@ def _apply_position(
     if not isinstance(row, dict):
         raise InputError([f"{escape(label)}: expected an object"])
     symbol = row.get("s")
-    if not isinstance(symbol, str) or not SYMBOL.match(symbol):
+    if not isinstance(symbol, str) or not is_symbol_name(symbol):
         raise InputError([f"{escape(label)}.s: missing or not a futures symbol"])
     amount = _number(label, symbol, row, "pa")
     entry = _number(label, symbol, row, "ep")
@@ -334,7 +332,7 @@ def _new_position(
     label: str,
 ) -> Position:
     """A position the state did not hold: mark from uPnL, brackets from a twin or the profile's snapshot."""
-    from mamcli.portfolio import DEFAULT_LEVERAGE
+    from mamcli.portfolio import DEFAULT_LEVERAGE, split_symbol
 
     upnl = _number(label, symbol, row, "up") or ZERO
     mark = entry + upnl / amount
@@ -344,8 +342,7 @@ def _new_position(
     if not isinstance(margin_asset, str):
         margin_asset = twin.margin_asset if twin else None
     if margin_asset is None:
-        quotes = sorted((a for a in assets if core.endswith(a) and len(core) > len(a)), key=len, reverse=True)
-        margin_asset = quotes[0] if quotes else None
+        _, margin_asset = split_symbol(symbol, frozenset(assets))
     brackets = twin.brackets if twin else pf.rules.brackets.get(symbol, ())
     if (
         margin_asset is None

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from conftest import ROOT, sample
 
 from mamcli.cli import main
-from mamcli.portfolio import _split
+from mamcli.portfolio import split_symbol as _split
 
 HEDGED = sample("hedged.toml")
 RED = sample("red-band.toml")
