@@ -18,11 +18,9 @@ from mamcli.valuation import Totals
 OMITTED_WHEN_NONE = frozenset({"symbol", "asset", "pools", "compare", "portfolio"})
 
 
-def _at_or_beyond(band: str, fail_on: str) -> int:
-    """Exit status 1 when `band` is at or beyond `fail_on` (`never` never alerts)."""
-    if fail_on not in BANDS:
-        return 0
-    return 1 if BANDS.index(band) >= BANDS.index(fail_on) else 0
+def at_or_beyond(band: str, limit: str) -> bool:
+    """Whether `band` is at or beyond `limit` (`never` is beyond every band)."""
+    return limit in BANDS and BANDS.index(band) >= BANDS.index(limit)
 
 
 # ---------------------------------------------------------------------------------------------- equity
@@ -139,7 +137,7 @@ class RiskResult(Record):
     as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
-        return _at_or_beyond(self.band, fail_on)
+        return 1 if at_or_beyond(self.band, fail_on) else 0
 
 
 # ---------------------------------------------------------------------------------------------- stress
@@ -172,7 +170,7 @@ class StressResult(Record):
     as_of: str | None = None  # ISO-8601 UTC time of the data; None: not known
 
     def return_code(self, fail_on: str = "red") -> int:
-        return _at_or_beyond(self.worst_band, fail_on)
+        return 1 if at_or_beyond(self.worst_band, fail_on) else 0
 
 
 # ---------------------------------------------------------------------------------------------- ltv

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from mamcli import stamps
 from mamcli.model import BANDS, InputError, Portfolio, Record
 from mamcli.numbers import ENGINE_CONTEXT, json_number
+from mamcli.results import at_or_beyond
 from mamcli.text import escape
 
 if TYPE_CHECKING:
@@ -255,10 +256,6 @@ def liq_level(distance: Decimal | None, warn: Decimal, crit: Decimal) -> str:
     if distance * 100 < warn:
         return "warn"
     return "ok"
-
-
-def band_at_or_beyond(band: str, limit: str) -> bool:
-    return BANDS.index(band) >= BANDS.index(limit)
 
 
 # ---------------------------------------------------------------------------------------------- output
@@ -569,7 +566,7 @@ class Watcher:
         self.redraw()
 
     def check_until(self) -> None:
-        if self.st.until and self.snap and band_at_or_beyond(self.snap.band, self.st.until):
+        if self.st.until and self.snap and at_or_beyond(self.snap.band, self.st.until):
             self.finish(f"band {self.snap.band} at or beyond --until {self.st.until}", 1)
 
     # ------------------------------------------------------------------ view
